@@ -1,0 +1,133 @@
+"""The ``selfplay`` console script: one subcommand per job.
+
+``selfplay games`` lists the games, ``selfplay check-game SPEC`` runs the conformance suite on
+any game, ``selfplay solve connect4 MOVES`` prints exact Connect Four scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+import games
+from games.conformance import check_game
+
+
+def _games(args: argparse.Namespace, console: Console) -> int:
+    table = Table(title="games (use the name, or path/to/file.py:Class, or module:Class)")
+    for column in ("name", "version", "players", "actions", "observation", "max length", "loads"):
+        table.add_column(column)
+    for name, target in games.available().items():
+        try:
+            spec = games.make(name).spec
+        except games.GameLoadError as e:
+            table.add_row(name, "", "", "", "", "", f"[red]{e}[/red]")
+            continue
+        table.add_row(
+            name,
+            str(spec.version),
+            str(spec.num_players),
+            str(spec.num_actions),
+            "x".join(map(str, spec.observation_shape)),
+            str(spec.max_game_length),
+            target,
+        )
+    console.print(table)
+    return 0
+
+
+def _check_game(args: argparse.Namespace, console: Console) -> int:
+    game = games.make(args.game)
+    console.print(f"checking {game!r} on {args.num_games} random games (seed {args.seed})")
+    results = check_game(game, num_games=args.num_games, seed=args.seed)
+    for r in results:
+        mark = "[green]ok  [/green]" if r.passed else "[red]FAIL[/red]"
+        console.print(f"{mark} {r.invariant}", highlight=False)
+        if not r.passed:
+            console.print(r.detail, markup=False, highlight=False)
+    failed = sum(not r.passed for r in results)
+    console.print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _solve(args: argparse.Namespace, console: Console) -> int:
+    if games.make(args.game).spec.name != "connect4":
+        raise games.GameLoadError(f"no solver for {args.game!r}; solvers exist for: connect4")
+    from selfplay.solver import Connect4Solver, parse_moves  # loads the compiled core
+
+    moves = "".join(str(c + 1) for c in parse_moves(args.moves))
+    solver = Connect4Solver()
+    with console.status("solving…"):
+        score = solver.score(moves)
+        values = solver.analyze(moves)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "moves": moves,
+                    "score": score,
+                    "move_scores": {str(c + 1): v for c, v in enumerate(values)},
+                }
+            )
+        )
+        return 0
+    game = games.make("connect4")
+    console.print(game.render(game.states_from_moves(moves)), highlight=False)
+    console.print(f"score {score:+d}: {_explain(score)}")
+    table = Table("column", *[str(c + 1) for c in range(len(values))], title="score of each move")
+    table.add_row("score", *["full" if v is None else f"{v:+d}" for v in values])
+    console.print(table)
+    return 0
+
+
+def _explain(score: int) -> str:
+    """Pons' scale in words: 22 - k where the winner wins with its k-th stone."""
+    if score == 0:
+        return "a draw with perfect play"
+    side = "the side to move" if score > 0 else "the opponent"
+    return f"{side} wins with its stone number {22 - abs(score)} under perfect play"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="selfplay", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("games", help="list the available games and their facts")
+    p.set_defaults(run=_games)
+
+    p = sub.add_parser("check-game", help="run the conformance suite on a game")
+    p.add_argument("game", help="a game name, path/to/file.py:Class or module:Class")
+    p.add_argument("--num-games", type=int, default=64, help="random games to play (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(run=_check_game)
+
+    p = sub.add_parser("solve", help="exact score of a Connect Four position and of every move")
+    p.add_argument("game", help="the game to solve (connect4)")
+    p.add_argument(
+        "moves",
+        nargs="?",
+        default="",
+        help="the columns played so far, 1-based, e.g. 4453 (default: the start)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    p.set_defaults(run=_solve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    try:
+        return args.run(args, console)
+    except (games.GameLoadError, ValueError) as e:
+        Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The ``selfplay`` console script, run in-process through ``main``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from selfplay.cli import main
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich would cut table cells at 80 columns
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_games_lists_builtins_with_their_facts(capsys):
+    code, out, _ = run(capsys, "games")
+    assert code == 0
+    for name in ("tictactoe", "connect4", "othello"):
+        assert name in out
+    assert "2x6x7" in out and "games.connect4:ConnectFour" in out
+
+
+def test_check_game_passes_a_good_game(capsys, nim_file):
+    code, out, _ = run(capsys, "check-game", f"{nim_file}:Nim", "--num-games", "8")
+    assert code == 0
+    assert "0 failed" in out
+
+
+def test_check_game_names_the_broken_invariant_and_position(capsys, tmp_path, nim_source):
+    path = tmp_path / "bad.py"
+    path.write_text(
+        nim_source + "\n\nclass BadNim(Nim):\n"
+        "    def returns(self, states):\n"
+        "        return abs(super().returns(states))\n"
+    )
+    code, out, _ = run(capsys, "check-game", f"{path}:BadNim")
+    assert code == 1
+    assert "FAIL returns" in out and "not zero-sum" in out and "heap 0" in out
+
+
+def test_bad_game_spec_is_a_clear_error_not_a_traceback(capsys):
+    code, _, err = run(capsys, "check-game", "chess")
+    assert code == 2
+    assert "unknown game 'chess'" in err and "Traceback" not in err
+
+
+def test_solve_prints_score_and_move_scores(capsys):
+    pytest.importorskip("selfplay._core")
+    # From Test_L3_R1 (End-Easy): the side to move scores -1 here.
+    code, out, _ = run(
+        capsys, "solve", "connect4", "2252576253462244111563365343671351441", "--json"
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["score"] == -1
+    assert max(v for v in result["move_scores"].values() if v is not None) == -1
+
+
+def test_solve_human_output_and_errors(capsys):
+    pytest.importorskip("selfplay._core")
+    code, out, _ = run(capsys, "solve", "connect4", "2252576253462244111563365343671351441")
+    assert code == 0 and "score -1" in out and "the opponent wins" in out
+    code, _, err = run(capsys, "solve", "connect4", "12x")
+    assert code == 2 and "error" in err
+    code, _, err = run(capsys, "solve", "tictactoe", "1")
+    assert code == 2 and "no solver for 'tictactoe'" in err
