@@ -10,15 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def readme_example_game() -> str:
-    """The code of the README's 'Add your own game' section: tests keep the README true."""
-    section = (ROOT / "README.md").read_text().split("## Add your own game", 1)[1]
+def readme_code(heading: str) -> str:
+    """The first Python block under ``## heading`` in the README: tests keep the README true."""
+    section = (ROOT / "README.md").read_text().split(f"## {heading}\n", 1)[1]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
 @pytest.fixture
 def nim_source() -> str:
-    return readme_example_game()
+    return readme_code("Add your own game")
 
 
 @pytest.fixture

@@ -232,3 +232,13 @@ def test_config_rejects_bad_values():
         SearchConfig(algorithm="mcts")
     with pytest.raises(ValueError, match="gumbel search takes leaves_per_step=1"):
         SearchConfig(algorithm="gumbel", leaves_per_step=2)
+
+
+def test_readme_search_example_runs():
+    from conftest import readme_code
+
+    namespace: dict = {}
+    exec(readme_code("Search"), namespace)  # our own README, not model output
+    out = namespace["out"]
+    assert out.visit_counts.shape == (256, 7) and (out.visit_counts.sum(axis=1) == 200).all()
+    assert namespace["next_tree"].batch_size == 256

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import logging
 from collections.abc import Callable
 
@@ -47,9 +48,8 @@ def resolve_backend(name: str) -> Backend:
         return Backend("numba", numba_backend.select_leaves, numba_backend.backup)
     if name in ("cpp", "auto"):
         try:
-            from selfplay import _core
-
-            return Backend("cpp", _core.select_leaves, _core.backup)
+            core = importlib.import_module("selfplay._core")
+            return Backend("cpp", core.select_leaves, core.backup)
         except (ImportError, AttributeError) as e:
             if name == "cpp":
                 raise RuntimeError(

@@ -102,6 +102,7 @@ class Tree:
         """The subtrees under ``actions`` (int ``[B]``) as new trees, for reuse at the next
         move; a tree whose action was never expanded comes back empty."""
         order, remap, counts = _subtree_order(self.children, self.num_nodes, np.asarray(actions))
+        order = order[:, : max(1, int(counts.max()))]  # room for the kept nodes only
         rows = np.arange(self.batch_size)[:, None]
         valid = order >= 0
         take = np.maximum(order, 0)
@@ -130,7 +131,7 @@ class Tree:
             terminal=gather(self.terminal, False),
             evaluated=gather(self.evaluated, False),
             visits=gather(self.visits, 0),
-            virtual=np.zeros_like(self.virtual),
+            virtual=np.zeros(order.shape, dtype=np.int32),
             value_sum=gather(self.value_sum, 0.0),
             leaf_value=gather(self.leaf_value, 0.0),
             num_nodes=counts,
