@@ -1,0 +1,134 @@
+"""The only module that imports Ray: thin actor wrappers around the plain classes, and the pool
+that keeps self-play workers busy and replaces the ones that die.
+
+Everything these wrap (SelfPlayWorker, PolicyValueNet, ...) runs and is tested without Ray.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+import ray
+import torch
+from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+
+import games
+from selfplay.config import RayConfig, RunConfig, from_dict, to_dict
+from selfplay.model import PolicyValueNet, make_evaluator
+from selfplay.replay import GameRecord
+from selfplay.worker import SelfPlayWorker
+
+log = logging.getLogger("selfplay.actors")
+
+
+def init_ray(config: RayConfig) -> None:
+    """Joins the cluster at ``config.address``, or starts Ray in this process."""
+    if ray.is_initialized():
+        return
+    if config.address:
+        ray.init(address=config.address, log_to_driver=False)
+        return
+    num_gpus = torch.cuda.device_count() if config.num_gpus < 0 else config.num_gpus
+    ray.init(
+        num_cpus=config.num_cpus or os.cpu_count(),
+        num_gpus=num_gpus,
+        include_dashboard=False,
+        log_to_driver=False,
+    )
+
+
+class SelfPlayActor:
+    """A self-play worker in its own process, with its own copy of the network."""
+
+    def __init__(self, config: dict[str, Any], seed: int, worker_id: int):
+        torch.set_num_threads(1)  # many workers share the machine's cores
+        run = from_dict(config)
+        self.game = games.make(run.game)
+        self.device = "cuda" if torch.cuda.is_available() and ray.get_gpu_ids() else "cpu"
+        self.model = PolicyValueNet(self.game.spec, run.model).to(self.device)
+        self.worker = SelfPlayWorker(
+            self.game, run.mcts, run.selfplay, make_evaluator(self.model, self.device),
+            seed=seed, worker_id=worker_id,
+        )  # fmt: skip
+        self.version = -1
+
+    def set_weights(self, version: int, weights: dict[str, torch.Tensor]) -> int:
+        """Loads the network of ``version`` (Ray resolves the shared object once per node)."""
+        if version > self.version:
+            self.model.load_state_dict(weights)
+            self.version = version
+            self.worker.set_evaluator(make_evaluator(self.model, self.device), version)
+        return self.version
+
+    def play(self, min_games: int) -> tuple[list[GameRecord], dict[str, float]]:
+        return self.worker.play(min_games), self.worker.stats()
+
+    def node_id(self) -> str:
+        return ray.get_runtime_context().get_node_id()
+
+
+class WorkerPool:
+    """Self-play actors kept busy with ``play`` calls; a dead actor is replaced by a new one
+    with the same id and a fresh seed, and gets the current weights."""
+
+    def __init__(self, config: RunConfig, num_workers: int, gpus_per_worker: float = 0.0):
+        self._config = config
+        self._options = {"num_cpus": 1, "num_gpus": gpus_per_worker, "max_restarts": 0}
+        self._actor_cls = ray.remote(SelfPlayActor)
+        self._weights: tuple[int, Any] | None = None
+        self._pending: dict[Any, int] = {}  # play() future -> worker id
+        self._spawned = 0
+        self.replaced = 0
+        self.actors = [self._spawn(i) for i in range(num_workers)]
+
+    def _spawn(self, worker_id: int):
+        seed = self._config.seed * 10_007 + self._spawned  # never reuse a seed
+        self._spawned += 1
+        actor = self._actor_cls.options(**self._options).remote(
+            to_dict(self._config), seed, worker_id
+        )
+        if self._weights is not None:
+            actor.set_weights.remote(*self._weights)
+        return actor
+
+    def publish(self, version: int, weights: dict[str, torch.Tensor]) -> None:
+        """Puts the weights in the object store once; every actor loads them by reference."""
+        self._weights = (version, ray.put(weights))
+        for actor in self.actors:
+            actor.set_weights.remote(*self._weights)
+
+    def collect(
+        self, min_games: int, per_call: int, on_games: Callable[[int], None] | None = None
+    ) -> tuple[list[GameRecord], list[dict]]:
+        """Finished games, at least ``min_games`` of them, from whichever workers are ready;
+        every worker keeps one ``play(per_call)`` call in flight. ``on_games(n)`` is told of
+        each batch of ``n`` games as it arrives (for a progress display)."""
+        for worker_id, actor in enumerate(self.actors):
+            if worker_id not in self._pending.values():
+                self._pending[actor.play.remote(per_call)] = worker_id
+        records: list[GameRecord] = []
+        stats: list[dict] = []
+        while len(records) < min_games:
+            ready, _ = ray.wait(list(self._pending), num_returns=1)
+            worker_id = self._pending.pop(ready[0])
+            try:
+                games_done, worker_stats = ray.get(ready[0])
+            except (RayActorError, ActorDiedError, ActorUnavailableError) as e:
+                log.warning("self-play worker %d died (%s); starting a new one", worker_id, e)
+                self.replaced += 1
+                self.actors[worker_id] = self._spawn(worker_id)
+            else:
+                records.extend(games_done)
+                stats.append(worker_stats)
+                if on_games is not None:
+                    on_games(len(games_done))
+            self._pending[self.actors[worker_id].play.remote(per_call)] = worker_id
+        return records, stats
+
+    def shutdown(self) -> None:
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors, self._pending = [], {}

@@ -1,0 +1,208 @@
+"""The training loop, top to bottom: self-play actors fill the replay buffer, the learner trains
+on it and publishes new weights, and the run directory gets logs and checkpoints.
+
+Self-play never waits for the learner: every worker always has a ``play`` call in flight, so
+games keep coming while the learner trains. The learner and the replay buffer live in this
+(driver) process: positions arrive once per game and are sampled many times, so keeping them
+next to the learner saves a Ray round trip per batch, and a checkpoint is a local write.
+
+Run directory: ``config.json`` (the resolved configuration), ``checkpoint.pt`` (network,
+optimizer, scheduler, counters, RNG states), ``replay.npz`` (the buffer), ``tensorboard/``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import Progress
+
+import games
+from selfplay.actors import WorkerPool, init_ray
+from selfplay.checkpoint import check_compatible, game_info, load_checkpoint, save_checkpoint
+from selfplay.config import RunConfig, format_config, from_dict, parse_overrides, to_dict
+from selfplay.learner import Learner
+from selfplay.replay import GameRecord, ReplayBuffer
+
+CHECKPOINT, REPLAY, CONFIG = "checkpoint.pt", "replay.npz", "config.json"
+
+
+def new_run_dir(config: RunConfig) -> Path:
+    """A fresh folder for the run, named by the config or by game and start time."""
+    name = config.name or f"{games.make(config.game).spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = Path(config.run_dir) / name
+    if (run_dir / CHECKPOINT).exists():
+        raise FileExistsError(f"{run_dir} already holds a run; resume it with --resume {run_dir}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def start_run(config: RunConfig) -> tuple[Learner, ReplayBuffer]:
+    """A new learner and an empty replay buffer for ``config``."""
+    spec = games.make(config.game).spec
+    learner = Learner(spec, config.model, config.learner, device=_device(), seed=config.seed)
+    replay = ReplayBuffer(
+        config.replay.window, spec.observation_shape, spec.num_actions, seed=config.seed
+    )
+    return learner, replay
+
+
+def load_run(
+    run_dir: Path, overrides: Sequence[str] = ()
+) -> tuple[RunConfig, Learner, ReplayBuffer, int]:
+    """The saved state of a run: its configuration (with ``overrides``, such as a new
+    ``generations``), learner, replay buffer and generation counter."""
+    payload = load_checkpoint(Path(run_dir) / CHECKPOINT)
+    config = parse_overrides(overrides, base=from_dict(payload["config"]))
+    check_compatible(payload, games.make(config.game).spec)
+    learner, _ = start_run(config)
+    learner.load_state_dict(payload["learner"])
+    replay = ReplayBuffer.load(Path(run_dir) / REPLAY)
+    return config, learner, replay, int(payload["generation"])
+
+
+def train(
+    config: RunConfig | None = None,
+    *,
+    resume: Path | None = None,
+    overrides: Sequence[str] = (),
+    console: Console | None = None,
+    on_generation: Callable[[int, dict[str, float], WorkerPool], None] | None = None,
+) -> Path:
+    """Runs training until ``config.generations`` (or forever); returns the run directory.
+
+    ``resume`` continues the run in that directory where its last checkpoint left it, with
+    ``overrides`` applied to its saved configuration. ``on_generation(generation, metrics,
+    pool)`` is called after each generation (tests use it).
+    """
+    console = console or Console()
+    if resume is not None:
+        run_dir = Path(resume)
+        config, learner, replay, generation = load_run(run_dir, overrides)
+        console.print(f"resumed at generation {generation} with {len(replay)} positions")
+    elif config is None:
+        raise ValueError("train() needs a config or a run directory to resume")
+    else:
+        run_dir = new_run_dir(config)
+        (learner, replay), generation = start_run(config), 0
+    (run_dir / CONFIG).write_text(json.dumps(to_dict(config), indent=2))
+    console.print(f"[bold]run[/bold] {run_dir}\n{format_config(config)}", highlight=False)
+    game = games.make(config.game)
+
+    init_ray(config.ray)
+    import ray  # after init_ray: only to read the cluster's resources
+
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    gpus = ray.cluster_resources().get("GPU", 0)
+    workers = config.selfplay.workers or max(1, cpus - 1)
+    # On GPU machines the workers share the GPUs with the learner for their network calls.
+    gpus_per_worker = min(1.0, gpus / (workers + 1)) if gpus else 0.0
+    pool = WorkerPool(config, workers, gpus_per_worker=gpus_per_worker)
+    pool.publish(*learner.publish())
+    per_call = max(1, config.selfplay.games_per_worker // 4)
+
+    from torch.utils.tensorboard import SummaryWriter  # imports tensorboard: only when training
+
+    writer = SummaryWriter(str(run_dir / "tensorboard"))
+    console.print(f"{workers} self-play workers, learner on {_device()}, logs in {writer.log_dir}")
+    try:
+        while not config.generations or generation < config.generations:
+            start = time.perf_counter()
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task(
+                    f"generation {generation + 1}: self-play",
+                    total=config.selfplay.games_per_generation,
+                )
+                records, stats = pool.collect(
+                    config.selfplay.games_per_generation,
+                    per_call,
+                    on_games=lambda n, task=task: progress.advance(task, n),
+                )
+            replay.add(records)
+            selfplay_seconds = time.perf_counter() - start
+            losses = _learn(learner, replay, game, config)
+            pool.publish(*learner.publish())
+            generation += 1
+            metrics = _metrics(records, stats, losses, replay, selfplay_seconds, pool.replaced)
+            _log(writer, console, generation, metrics, records, game)
+            if generation % config.checkpoint_every == 0 or generation == config.generations:
+                _checkpoint(run_dir, learner, replay, config, game, generation)
+            if on_generation is not None:
+                on_generation(generation, metrics, pool)
+    except KeyboardInterrupt:
+        console.print("interrupted: saving a checkpoint")
+        _checkpoint(run_dir, learner, replay, config, game, generation)
+    finally:
+        pool.shutdown()
+        writer.close()
+    return run_dir
+
+
+def _learn(learner: Learner, replay: ReplayBuffer, game: games.Game, config: RunConfig):
+    """``steps_per_generation`` gradient steps, once the buffer holds enough positions."""
+    if len(replay) < config.replay.min_positions:
+        return []
+    augment = game if config.replay.augment else None
+    return [
+        learner.train_step(*replay.sample(config.learner.batch_size, game=augment))
+        for _ in range(config.learner.steps_per_generation)
+    ]
+
+
+def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, float]:
+    positions = sum(r.length for r in records)
+    metrics = {
+        "selfplay/games_per_s": len(records) / seconds,
+        "selfplay/positions_per_s": positions / seconds,
+        "selfplay/game_length": positions / max(1, len(records)),
+        "selfplay/workers_replaced": float(replaced),
+        "replay/size": float(len(replay)),
+        "replay/reuse_ratio": float(replay.reuse_ratio),
+        "replay/mean_age": float(replay.mean_age),
+    }
+    for key in ("simulations", "evaluator_batch", "search_seconds", "evaluator_seconds"):
+        values = [s[key] for s in stats if key in s]
+        if values:
+            metrics[f"selfplay/{key}"] = float(np.mean(values))
+    for key in losses[0] if losses else ():
+        metrics[f"learner/{key}"] = float(np.mean([loss[key] for loss in losses]))
+    return metrics
+
+
+def _log(writer, console: Console, generation: int, metrics: dict, records: list[GameRecord], game):
+    for key, value in metrics.items():
+        writer.add_scalar(key, value, generation)
+    first_moves = [int(np.argmax(r.policies[0])) for r in records if r.length]
+    if first_moves:
+        writer.add_histogram("selfplay/first_move", np.array(first_moves), generation,
+                             bins=np.arange(game.spec.num_actions + 1) - 0.5)  # fmt: skip
+    loss = metrics.get("learner/total_loss", float("nan"))
+    console.print(
+        f"gen {generation:4d}  games {len(records):5d}  "
+        f"positions/s {metrics['selfplay/positions_per_s']:8.1f}  "
+        f"replay {int(metrics['replay/size']):7d}  loss {loss:.4f}",
+        highlight=False,
+    )
+
+
+def _checkpoint(run_dir: Path, learner, replay, config, game, generation: int) -> None:
+    """Buffer first, then the checkpoint that names its generation: both atomic writes."""
+    replay.save(run_dir / REPLAY)
+    save_checkpoint(
+        run_dir / CHECKPOINT,
+        {
+            "game": game_info(game.spec),
+            "config": to_dict(config),
+            "learner": learner.state_dict(),
+            "generation": generation,
+        },
+    )

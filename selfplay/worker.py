@@ -1,0 +1,173 @@
+"""A self-play worker: B games in lockstep, one batched search per move for all of them.
+
+Every slot of the batch always holds a live game: when one ends, its record is kept and a new
+game starts in that slot before the next move, so every search and network call sees B
+positions. Games are never cut short: ``play(k)`` returns the games that finished during the
+call, and the ones still running carry over to the next call.
+
+A plain class with no Ray import (``actors.py`` wraps it); the network enters as an evaluator,
+observations ``[B, *obs]`` -> (logits ``[B, A]``, values ``[B]``, player-to-move's view).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from games.base import Game
+from selfplay.config import SelfPlayConfig
+from selfplay.mcts import Evaluator, SearchConfig, Tree, search
+from selfplay.mcts.common import choose_actions
+from selfplay.replay import GameRecord
+
+_COUNTS = ("moves", "simulations", "games", "positions", "evaluator_calls", "evaluator_positions")
+_SECONDS = ("seconds", "search_seconds", "evaluator_seconds")
+
+
+class SelfPlayWorker:
+    """Plays ``selfplay_config.games_per_worker`` games at once and hands back finished ones.
+
+    Move choice: PUCT samples visit counts at ``search_config.temperature`` for the first
+    ``selfplay_config.temperature_moves`` plies of each game and plays the most visited move
+    (lowest action on ties) after them. Gumbel search always plays its own choice, the best of
+    the most visited actions by Gumbel noise + logit + sigma(q); its exploration is that noise
+    (``gumbel_scale``), so ``temperature_moves`` does not apply. Root noise comes from
+    ``search_config`` as it is.
+    """
+
+    def __init__(
+        self,
+        game: Game,
+        search_config: SearchConfig,
+        selfplay_config: SelfPlayConfig,
+        evaluator: Evaluator,
+        seed: int,
+        worker_id: int = 0,
+        weights_version: int = 0,
+    ):
+        if selfplay_config.games_per_worker < 1:
+            raise ValueError(
+                f"games_per_worker must be >= 1, got {selfplay_config.games_per_worker}"
+            )
+        self.game = game
+        self.worker_id = worker_id
+        self.temperature = search_config.temperature
+        self.temperature_moves = selfplay_config.temperature_moves
+        self.gumbel = search_config.algorithm == "gumbel"
+        # The search itself plays the most visited move (no draw from the generator); this
+        # worker samples the moves of the opening plies from the visit counts.
+        self.search_config = (
+            search_config if self.gumbel else dataclasses.replace(search_config, temperature=0.0)
+        )
+        self.rng = np.random.default_rng([seed, worker_id])
+        self.evaluator = evaluator
+        self.weights_version = weights_version
+
+        b = selfplay_config.games_per_worker
+        self.states = game.new_initial_states(b, self.rng)
+        self.plies = np.zeros(b, dtype=np.int64)  # plies played in each slot's current game
+        self._started_version = np.full(b, weights_version, dtype=np.int64)
+        # Per slot, the current game's plies so far: (observation, policy, player, action).
+        self._history: list[list[tuple[np.ndarray, np.ndarray, int, int]]] = [[] for _ in range(b)]
+        self._tree: Tree | None = None
+        self._reset_stats()
+
+    @property
+    def batch_size(self) -> int:
+        return len(self.states)
+
+    def set_evaluator(self, evaluator: Evaluator, version: int) -> None:
+        """Plays the next moves with ``evaluator`` (network ``version``). The search trees
+        kept from earlier moves hold the old network's numbers, so they are dropped."""
+        self.evaluator = evaluator
+        self.weights_version = version
+        self._tree = None
+
+    def play(self, min_games: int) -> list[GameRecord]:
+        """Plays moves until at least ``min_games`` games have finished since this call began,
+        and returns exactly those games (often a few more than ``min_games``, when several end
+        on the same move)."""
+        if min_games < 0:
+            raise ValueError(f"min_games must be >= 0, got {min_games}")
+        start = time.perf_counter()
+        finished: list[GameRecord] = []
+        while len(finished) < min_games:
+            finished.extend(self._move())
+        self._stats["seconds"] += time.perf_counter() - start
+        self._stats["games"] += len(finished)
+        self._stats["positions"] += sum(r.length for r in finished)
+        return finished
+
+    def stats(self) -> dict[str, float]:
+        """Counters since the last call, then resets them: ``moves`` (plies played over all
+        slots), ``simulations``, ``games`` and ``positions`` finished, seconds in ``play``, in
+        the search (evaluator included) and in the evaluator, ``evaluator_calls``,
+        ``evaluator_positions`` and their mean, ``evaluator_batch``."""
+        stats = dict(self._stats)
+        calls = stats["evaluator_calls"]
+        stats["evaluator_batch"] = stats["evaluator_positions"] / calls if calls else 0.0
+        self._reset_stats()
+        return stats
+
+    # -- internals ------------------------------------------------------------------------------
+    def _reset_stats(self) -> None:
+        self._stats: dict[str, float] = {name: 0 for name in _COUNTS}
+        self._stats.update({name: 0.0 for name in _SECONDS})
+
+    def _timed_evaluator(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        start = time.perf_counter()
+        result = self.evaluator(observations)
+        self._stats["evaluator_seconds"] += time.perf_counter() - start
+        self._stats["evaluator_calls"] += 1
+        self._stats["evaluator_positions"] += len(observations)
+        return result
+
+    def _move(self) -> list[GameRecord]:
+        """One move in every slot; returns the games it finished and restarts their slots."""
+        game, states = self.game, self.states
+        observations = game.observation_tensor(states)
+        players = game.current_player(states)
+
+        start = time.perf_counter()
+        out = search(game, states, self._timed_evaluator, self.search_config, self.rng, self._tree)
+        self._stats["search_seconds"] += time.perf_counter() - start
+        actions = out.actions
+        opening = self.plies < self.temperature_moves
+        if not self.gumbel and self.temperature > 0 and opening.any():
+            actions = actions.copy()
+            actions[opening] = choose_actions(self.rng, out.visit_counts[opening], self.temperature)
+        policies = out.policy.astype(np.float32)
+
+        for b, history in enumerate(self._history):
+            history.append((observations[b], policies[b], int(players[b]), int(actions[b])))
+        self.states = game.apply_actions(states, actions, check=False)
+        self.plies += 1
+        self._tree = out.tree.advance(actions)
+        self._stats["moves"] += len(states)
+        self._stats["simulations"] += len(states) * self.search_config.simulations
+
+        done = np.flatnonzero(game.is_terminal(self.states))
+        too_long = self.plies > game.spec.max_game_length
+        if too_long.any():
+            b = int(np.flatnonzero(too_long)[0])
+            raise RuntimeError(
+                f"{game.spec.name}: game in slot {b} is still running after {self.plies[b]} "
+                f"plies, past spec.max_game_length={game.spec.max_game_length}:\n"
+                f"{game.render(self.states, b)}"
+            )
+        if len(done) == 0:
+            return []
+        returns = game.returns(self.states[done])
+        records = []
+        for i, b in enumerate(done):
+            obs, pol, who, moves = zip(*self._history[b], strict=True)
+            version = int(self._started_version[b])
+            records.append(GameRecord.from_plies(obs, pol, who, moves, returns[i], version))
+            self._history[b] = []
+        self.states[done] = game.new_initial_states(len(done), self.rng)
+        self.plies[done] = 0
+        self._started_version[done] = self.weights_version
+        self._tree.num_nodes[done] = 0  # a fresh game starts a fresh tree
+        return records

@@ -1,0 +1,83 @@
+"""The whole training loop on Ray, end to end, in its smoke configuration: a run, its files, a
+resume that continues where it stopped, and a self-play worker killed mid-run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+ray = pytest.importorskip("ray")
+
+from selfplay.checkpoint import load_checkpoint  # noqa: E402
+from selfplay.config import RayConfig, parse_overrides, resolve, smoke  # noqa: E402
+from selfplay.loop import CHECKPOINT, CONFIG, REPLAY, load_run, train  # noqa: E402
+from selfplay.replay import ReplayBuffer  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_session():
+    torch.set_num_threads(1)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _config(tmp_path, *overrides: str):
+    base = smoke(resolve(["game=tictactoe", f"run_dir={tmp_path}", "name=run"]))
+    config = parse_overrides(overrides, base=base)
+    assert config.ray == RayConfig()  # the session above is used as it is
+    return config
+
+
+def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
+    seen = []
+    run_dir = train(_config(tmp_path), on_generation=lambda g, m, pool: seen.append((g, m)))
+    assert [g for g, _ in seen] == [1, 2]
+    assert (run_dir / CONFIG).exists() and json.loads((run_dir / CONFIG).read_text())["game"]
+    payload = load_checkpoint(run_dir / CHECKPOINT)
+    assert payload["generation"] == 2 and payload["game"]["name"] == "tictactoe"
+    assert len(ReplayBuffer.load(run_dir / REPLAY)) >= 16
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    metrics = seen[-1][1]
+    assert metrics["selfplay/positions_per_s"] > 0 and "learner/total_loss" in metrics
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path):
+    run_dir = train(_config(tmp_path, "generations=1"))
+    first = load_checkpoint(run_dir / CHECKPOINT)
+    buffered = len(ReplayBuffer.load(run_dir / REPLAY))
+    seen = []
+    train(resume=run_dir, overrides=["generations=3"], on_generation=lambda g, m, p: seen.append(g))
+    assert seen == [2, 3]  # the generation counter went on from the checkpoint
+    last = load_checkpoint(run_dir / CHECKPOINT)
+    assert last["generation"] == 3
+    assert last["learner"]["step"] > first["learner"]["step"]
+    assert len(ReplayBuffer.load(run_dir / REPLAY)) > buffered
+
+
+def test_resume_restores_the_learner_exactly(tmp_path):
+    run_dir = train(_config(tmp_path, "generations=1"))
+    saved = load_checkpoint(run_dir / CHECKPOINT)["learner"]
+    config, learner, replay, generation = load_run(run_dir, ["generations=5"])
+    assert config.generations == 5 and config.game == "tictactoe"
+    restored = learner.state_dict()
+    for key, value in saved["model"].items():
+        torch.testing.assert_close(restored["model"][key], value, rtol=0, atol=0)
+    assert restored["step"] == saved["step"] and generation == 1
+    assert len(replay) == len(ReplayBuffer.load(run_dir / REPLAY))
+
+
+def test_a_killed_worker_is_replaced_and_the_run_goes_on(tmp_path):
+    seen = []
+
+    def kill_one(generation, metrics, pool):
+        seen.append(metrics["selfplay/workers_replaced"])
+        if generation == 1:
+            ray.kill(pool.actors[0])
+
+    config = _config(tmp_path, "generations=3", "selfplay.workers=2")
+    train(config, on_generation=kill_one)
+    assert len(seen) == 3
+    assert seen[-1] >= 1  # the dead worker was noticed and replaced; the run finished

@@ -1,0 +1,205 @@
+"""The policy-value network: shapes for board and vector observations, the parameter count of
+the AlphaZero architecture, and the evaluator the search calls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from toy_games import LineWalk
+
+import games
+from games.base import GameSpec
+from selfplay.config import ModelConfig
+from selfplay.mcts import SearchConfig, search
+from selfplay.model import PolicyValueNet, count_parameters, make_evaluator, pick_device
+
+torch.set_num_threads(1)
+
+BOARD = GameSpec(name="board", version=1, num_players=2, num_actions=7,
+                 observation_shape=(2, 6, 7), max_game_length=42)  # fmt: skip
+VECTOR = GameSpec(name="vector", version=1, num_players=1, num_actions=3,
+                  observation_shape=(5,), max_game_length=10)  # fmt: skip
+SMALL = ModelConfig(blocks=2, channels=16, value_hidden=8)
+
+
+def _net(spec: GameSpec, config: ModelConfig = SMALL, seed: int = 0) -> PolicyValueNet:
+    with torch.random.fork_rng(devices=[]):  # seeded without touching the global generator
+        torch.manual_seed(seed)
+        return PolicyValueNet(spec, config)
+
+
+@pytest.mark.parametrize("spec", [BOARD, VECTOR], ids=["board", "vector"])
+@pytest.mark.parametrize("batch", [1, 5])
+def test_forward_shapes_and_value_range(spec, batch):
+    net = _net(spec)
+    obs = torch.randn(batch, *spec.observation_shape) * 10  # large inputs: tanh must bound
+    for mode in (net.train, net.eval):
+        mode()  # training mode at batch 1 too
+        logits, values = net(obs)
+        assert logits.shape == (batch, spec.num_actions) and logits.dtype == torch.float32
+        assert values.shape == (batch,) and values.dtype == torch.float32
+        assert torch.all(values.abs() <= 1)
+        assert torch.isfinite(logits).all()
+
+
+def test_board_net_is_convolutional_and_vector_net_is_not():
+    board, vector = _net(BOARD), _net(VECTOR)
+    assert board.convolutional and not vector.convolutional
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in board.modules()) == 1 + 2 * 2 + 2
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in vector.modules())
+
+
+@pytest.mark.parametrize("spec", [BOARD, VECTOR], ids=["board", "vector"])
+def test_residual_blocks_have_a_skip(spec):
+    """With its second layer zeroed, a residual block passes relu(input) through."""
+    block = _net(spec).tower[0].eval()
+    second = block.conv2 if spec is BOARD else block.fc2
+    with torch.no_grad():
+        for p in second.parameters():
+            p.zero_()
+        x = torch.randn(3, 16, 6, 7) if spec is BOARD else torch.randn(3, 16)
+        torch.testing.assert_close(block(x), torch.relu(x))
+
+
+@pytest.mark.parametrize("spec", [BOARD, VECTOR], ids=["board", "vector"])
+def test_values_are_squashed_by_tanh(spec):
+    net = _net(spec).eval()
+    obs = torch.rand(4, *spec.observation_shape)
+    for bias, sign in ((20.0, 1.0), (-20.0, -1.0)):
+        with torch.no_grad():
+            net.value_head[-1].bias.fill_(bias)
+            _, values = net(obs)
+        assert torch.all(values.abs() <= 1) and torch.all(values * sign > 0.99)
+
+
+def test_parameter_count_is_alphazeros_architecture():
+    c, h, w, a, hidden, blocks, ch = 2, 6, 7, 7, 8, 2, 16
+    stem = c * ch * 9 + 2 * ch  # conv without bias, BatchNorm weight and bias
+    block = 2 * (ch * ch * 9 + 2 * ch)
+    policy = ch * 2 + 2 * 2 + (2 * h * w) * a + a
+    value = ch * 1 + 2 * 1 + (h * w) * hidden + hidden + hidden + 1
+    assert count_parameters(_net(BOARD)) == stem + blocks * block + policy + value
+
+
+def test_count_parameters_skips_frozen_ones():
+    net = _net(BOARD)
+    total = count_parameters(net)
+    net.stem[0].weight.requires_grad_(False)
+    assert count_parameters(net) == total - net.stem[0].weight.numel()
+
+
+def test_wrong_observation_shape_is_refused():
+    net = _net(BOARD)
+    with pytest.raises(ValueError, match=r"\[B, 2, 6, 7\]"):
+        net(torch.zeros(3, 2, 7, 6))
+    with pytest.raises(ValueError, match="board"):
+        net(torch.zeros(2, 6, 7))
+
+
+def test_invalid_config_is_refused():
+    with pytest.raises(ValueError, match="channels"):
+        PolicyValueNet(BOARD, ModelConfig(blocks=1, channels=0, value_hidden=4))
+
+
+@pytest.mark.parametrize("spec", [BOARD, VECTOR], ids=["board", "vector"])
+def test_evaluator_matches_forward_in_eval_mode(spec):
+    net = _net(spec)
+    rng = np.random.default_rng(1)
+    obs = rng.standard_normal((33, *spec.observation_shape)).astype(np.float32)
+    # Make the running statistics differ from a fresh batch's: eval and train modes disagree.
+    net.train()
+    with torch.no_grad():
+        net(torch.from_numpy(obs) * 3 + 1)
+    net.eval()
+    with torch.no_grad():
+        want_logits, want_values = net(torch.from_numpy(obs))
+    net.train()  # the evaluator must switch to eval mode on its own, and back
+    logits, values = make_evaluator(net, "cpu")(obs)
+    assert net.training
+    assert isinstance(logits, np.ndarray) and logits.dtype == np.float32
+    assert isinstance(values, np.ndarray) and values.dtype == np.float32
+    assert logits.shape == (33, spec.num_actions) and values.shape == (33,)
+    np.testing.assert_allclose(logits, want_logits.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(values, want_values.numpy(), rtol=1e-5, atol=1e-6)
+    if spec is BOARD:  # BatchNorm: batch statistics would give other logits
+        with torch.no_grad():
+            train_logits, _ = net(torch.from_numpy(obs))
+        assert not np.allclose(train_logits.numpy(), logits, atol=1e-3)
+
+
+def test_evaluator_leaves_batchnorm_statistics_alone():
+    net = _net(BOARD).train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    make_evaluator(net, "cpu")(np.ones((8, 2, 6, 7), np.float32))
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, before[key]), key
+
+
+def test_evaluator_rows_do_not_depend_on_the_batch():
+    net = _net(BOARD)
+    evaluate = make_evaluator(net, "cpu")
+    obs = np.random.default_rng(2).random((64, 2, 6, 7)).astype(np.float32)
+    logits, values = evaluate(obs)
+    one_logits, one_values = evaluate(obs[5:6])
+    np.testing.assert_allclose(one_logits[0], logits[5], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(one_values[0], values[5], rtol=1e-4, atol=1e-5)
+
+
+def test_evaluator_accepts_float64_strided_and_empty_batches():
+    net = _net(BOARD)
+    evaluate = make_evaluator(net, "cpu")
+    obs = np.random.default_rng(3).random((6, 2, 6, 7))
+    want_logits, want_values = evaluate(obs.astype(np.float32))
+    logits, values = evaluate(obs)  # float64
+    np.testing.assert_allclose(logits, want_logits, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(values, want_values, rtol=1e-5, atol=1e-6)
+    strided_logits, _ = evaluate(obs[::2])
+    np.testing.assert_allclose(strided_logits, want_logits[::2], rtol=1e-4, atol=1e-5)
+    empty_logits, empty_values = evaluate(obs[:0])
+    assert empty_logits.shape == (0, 7) and empty_values.shape == (0,)
+    assert empty_logits.dtype == np.float32 and empty_values.dtype == np.float32
+
+
+def test_evaluator_sees_weights_loaded_after_it_was_made():
+    net, other = _net(BOARD, seed=0), _net(BOARD, seed=1)
+    evaluate = make_evaluator(net, "cpu")
+    obs = np.random.default_rng(4).random((4, 2, 6, 7)).astype(np.float32)
+    before, _ = evaluate(obs)
+    net.load_state_dict(other.state_dict())
+    after, _ = evaluate(obs)
+    want, _ = make_evaluator(other, "cpu")(obs)
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["connect4", "linewalk"])
+def test_the_search_runs_on_the_evaluator(name):
+    game = LineWalk() if name == "linewalk" else games.make(name)
+    net = _net(game.spec)
+    states = game.new_initial_states(4)
+    config = SearchConfig(simulations=8, backend="numba")
+    out = search(game, states, make_evaluator(net, "cpu"), config, np.random.default_rng(0))
+    assert out.visit_counts.shape == (4, game.spec.num_actions)
+    np.testing.assert_array_equal(out.visit_counts.sum(axis=1), 8)
+    assert np.all(np.abs(out.root_values) <= 1)
+
+
+def test_pick_device():
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA"):
+            pick_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_evaluator_on_the_gpu_matches_the_cpu():
+    net = _net(BOARD)
+    obs = np.random.default_rng(5).random((300, 2, 6, 7)).astype(np.float32)
+    cpu_logits, cpu_values = make_evaluator(net, "cpu")(obs)
+    logits, values = make_evaluator(net, "cuda")(obs)
+    assert next(net.parameters()).is_cuda
+    assert logits.dtype == np.float32 and isinstance(values, np.ndarray)
+    np.testing.assert_allclose(logits, cpu_logits, rtol=1e-2, atol=1e-2)  # TF32 allowed
+    np.testing.assert_allclose(values, cpu_values, rtol=1e-2, atol=1e-2)

@@ -1,0 +1,259 @@
+"""The replay buffer: ring semantics, uniform sampling, true symmetries, counters, files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import games
+from selfplay.replay import GameRecord, ReplayBuffer, ReplayLoadError
+
+OBS, A = (3,), 4
+
+
+def _record(first_id: int, length: int, version: int = 0) -> GameRecord:
+    """A synthetic game whose positions carry their serial id in every array: observation
+    [id, id, id], policy one-hot on id % A, and (via one player whose return is unique) a
+    value we can check separately."""
+    ids = np.arange(first_id, first_id + length, dtype=np.float32)
+    policies = np.eye(A, dtype=np.float32)[ids.astype(int) % A]
+    return GameRecord.from_plies(
+        observations=np.repeat(ids[:, None], 3, axis=1),
+        policies=policies,
+        players=np.zeros(length, dtype=np.int8),
+        actions=ids.astype(int) % A,
+        returns=np.array([first_id / 1000.0]),
+        weights_version=version,
+    )
+
+
+def _games(lengths: list[int], start: int = 0, version: int = 0) -> list[GameRecord]:
+    records, next_id = [], start
+    for length in lengths:
+        records.append(_record(next_id, length, version))
+        next_id += length
+    return records
+
+
+def _stored_ids(buffer: ReplayBuffer) -> list[int]:
+    return sorted(int(x) for x in buffer.observations[: len(buffer), 0])
+
+
+def test_game_record_values_are_the_movers_returns():
+    record = GameRecord.from_plies(
+        observations=[np.zeros(OBS)] * 3,
+        policies=[np.full(A, 0.25)] * 3,
+        players=[0, 1, 0],
+        actions=[0, 1, 2],
+        returns=np.array([1.0, -1.0]),
+        weights_version=7,
+    )
+    assert record.length == 3
+    np.testing.assert_array_equal(record.values, [1.0, -1.0, 1.0])
+    assert record.observations.dtype == np.float32 and record.policies.dtype == np.float32
+    assert record.players.dtype == np.int8 and record.weights_version == 7
+    with pytest.raises(ValueError, match="players must be in"):
+        GameRecord.from_plies([np.zeros(OBS)], [np.zeros(A)], [2], [0], np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="plies"):
+        GameRecord(np.zeros((2, 3)), np.zeros((3, A)), np.zeros(3), np.zeros(3, np.int8),
+                   np.zeros(3, int), np.zeros(2), 0)  # fmt: skip
+
+
+def test_ring_keeps_exactly_the_newest_positions():
+    buffer = ReplayBuffer(10, OBS, A)
+    buffer.add(_games([4, 3]))
+    assert len(buffer) == 7 and _stored_ids(buffer) == list(range(7))
+    buffer.add(_games([5], start=7))  # 12 added: the two oldest slide out
+    assert len(buffer) == 10 and _stored_ids(buffer) == list(range(2, 12))
+    buffer.add(_games([1, 2, 6], start=12))  # 21 added
+    assert _stored_ids(buffer) == list(range(11, 21))
+    assert buffer.positions_added == 21 and buffer.games_added == 6
+    # Every array of a position moves together.
+    stored = buffer.observations[: len(buffer), 0].astype(int)
+    np.testing.assert_array_equal(buffer.policies[: len(buffer)].argmax(axis=1), stored % A)
+
+
+def test_a_game_longer_than_the_window_keeps_its_last_positions():
+    buffer = ReplayBuffer(5, OBS, A)
+    buffer.add(_games([2]))
+    buffer.add(_games([3, 9], start=2))  # a whole game, then one longer than the window
+    assert len(buffer) == 5 and buffer.positions_added == 14 and buffer.games_added == 3
+    assert _stored_ids(buffer) == list(range(9, 14))
+    # The values of the kept positions are those of the long game (its return: id 5 / 1000).
+    np.testing.assert_allclose(buffer.values, 0.005)
+
+
+def test_sampling_is_uniform_over_stored_positions_only():
+    buffer = ReplayBuffer(8, OBS, A, seed=1)
+    buffer.add(_games([5, 7]))  # ids 4..11 stay
+    obs, policies, values = buffer.sample(16_000)
+    assert obs.shape == (16_000, *OBS) and policies.shape == (16_000, A)
+    assert values.shape == (16_000,)
+    ids, counts = np.unique(obs[:, 0].astype(int), return_counts=True)
+    np.testing.assert_array_equal(ids, np.arange(4, 12))
+    # 2000 expected each; the standard deviation is about 42, so 250 is six of them.
+    assert np.abs(counts - 2000).max() < 250, counts
+    # Rows are whole positions: the policy and value belong to the observation's id.
+    np.testing.assert_array_equal(policies.argmax(axis=1), obs[:, 0].astype(int) % A)
+    np.testing.assert_allclose(values, np.where(obs[:, 0] < 5, 0.0, 0.005))
+
+
+def test_sampling_an_empty_buffer_fails():
+    with pytest.raises(ValueError, match="empty"):
+        ReplayBuffer(4, OBS, A).sample(1)
+
+
+def test_samples_are_copies():
+    buffer = ReplayBuffer(4, OBS, A)
+    buffer.add(_games([4]))
+    obs, policies, values = buffer.sample(8)
+    obs[:] = -1
+    policies[:] = -1
+    values[:] = -1
+    assert _stored_ids(buffer) == [0, 1, 2, 3]
+    assert buffer.policies.min() == 0 and buffer.values.min() == 0
+
+
+def _tictactoe_records(game, count: int, seed: int) -> list[GameRecord]:
+    """Random tic-tac-toe games with a random (legal) policy target at each ply."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for _ in range(count):
+        states, plies = game.new_initial_states(1), []
+        while not game.is_terminal(states)[0]:
+            mask = game.legal_actions_mask(states)[0]
+            policy = rng.random(9) * mask
+            action = rng.choice(np.flatnonzero(mask))
+            plies.append((game.observation_tensor(states)[0], policy / policy.sum(),
+                          game.current_player(states)[0], action))  # fmt: skip
+            states = game.apply_actions(states, np.array([action]))
+        obs, pol, who, moves = zip(*plies, strict=True)
+        records.append(GameRecord.from_plies(obs, pol, who, moves, game.returns(states)[0]))
+    return records
+
+
+def test_augmentation_returns_a_true_symmetry_of_a_stored_position():
+    game = games.make("tictactoe")
+    buffer = ReplayBuffer(200, game.spec.observation_shape, 9, seed=3)
+    buffer.add(_tictactoe_records(game, 20, seed=0))
+    n = len(buffer)
+    stored = game.symmetries(buffer.observations[:n], buffer.policies[:n])  # [8] of [n, ...]
+    obs, policies, values = buffer.sample(300, game)
+    used = set()
+    for o, p, v in zip(obs, policies, values, strict=True):
+        matches = [
+            (k, i)
+            for k, (sym_obs, sym_pol) in enumerate(stored)
+            for i in np.flatnonzero((sym_obs == o).all(axis=(1, 2, 3)))
+            if np.array_equal(sym_pol[i], p) and buffer.values[i] == v
+        ]
+        assert matches, "a sampled position is no symmetry of any stored position"
+        used.add(min(k for k, _ in matches))
+    # Transformed positions (not only the identity) come out, and many kinds of them.
+    assert len(used) >= 6, used
+    # Without the game, every sample is a stored position exactly.
+    obs, policies, _ = buffer.sample(50)
+    for o, p in zip(obs, policies, strict=True):
+        i = np.flatnonzero((buffer.observations[:n] == o).all(axis=(1, 2, 3)))
+        assert any(np.array_equal(buffer.policies[j], p) for j in i)
+
+
+def test_reuse_ratio_and_version_age():
+    buffer = ReplayBuffer(50, OBS, A)
+    assert buffer.reuse_ratio == 0.0 and buffer.version_age(3) == 0.0 and buffer.mean_age == 0
+    buffer.add(_games([30], version=1))
+    buffer.add(_games([10, 10], start=30, version=3))
+    buffer.sample(25)
+    buffer.sample(35)
+    assert buffer.positions_sampled == 60
+    assert buffer.reuse_ratio == pytest.approx(60 / 50)
+    # 30 positions of version 1 and 20 of version 3, seen from version 4.
+    assert buffer.version_age(4) == pytest.approx((30 * 3 + 20 * 1) / 50)
+    assert buffer.mean_age == pytest.approx(30 * 2 / 50)  # from the newest stored, 3
+    buffer.add(_games([40], start=50, version=4))  # window 50: 10 of version 3 remain
+    assert buffer.reuse_ratio == pytest.approx(60 / 90)
+    assert buffer.version_age(4) == pytest.approx((10 * 1 + 40 * 0) / 50)
+    assert buffer.mean_age == buffer.version_age(4)
+
+
+def test_add_rejects_records_of_another_shape():
+    buffer = ReplayBuffer(10, (2,), A)
+    with pytest.raises(ValueError, match="observations"):
+        buffer.add(_games([2]))
+    buffer = ReplayBuffer(10, OBS, A + 1)
+    with pytest.raises(ValueError, match="actions"):
+        buffer.add(_games([2]))
+    assert buffer.positions_added == 0
+
+
+def _filled(seed: int = 5) -> ReplayBuffer:
+    buffer = ReplayBuffer(10, OBS, A, seed=seed)
+    buffer.add(_games([4, 5, 6], version=2))  # wrapped around
+    buffer.sample(7)
+    return buffer
+
+
+def test_save_load_round_trip(tmp_path):
+    buffer = _filled()
+    path = tmp_path / "replay.npz"
+    buffer.save(path)
+    loaded = ReplayBuffer.load(path)
+    assert (loaded.window, loaded.observation_shape, loaded.num_actions) == (10, OBS, A)
+    assert len(loaded) == len(buffer) and _stored_ids(loaded) == _stored_ids(buffer)
+    for name in ("positions_added", "games_added", "positions_sampled"):
+        assert getattr(loaded, name) == getattr(buffer, name)
+    assert loaded.reuse_ratio == buffer.reuse_ratio and loaded.version_age(5) == 3
+    # The generator's state travels too: both draw the very same samples next.
+    for a, b in zip(buffer.sample(20), loaded.sample(20), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # And the ring goes on where it stopped.
+    buffer.add(_games([3], start=15))
+    loaded.add(_games([3], start=15))
+    assert _stored_ids(loaded) == _stored_ids(buffer) == list(range(8, 18))
+
+
+def test_state_dict_loads_into_a_smaller_window():
+    small = ReplayBuffer(4, OBS, A)
+    small.load_state_dict(_filled().state_dict())
+    assert len(small) == 4 and _stored_ids(small) == [11, 12, 13, 14]
+    small.add(_games([1], start=15))
+    assert _stored_ids(small) == [12, 13, 14, 15]
+    with pytest.raises(ValueError, match="observations"):
+        ReplayBuffer(4, (2,), A).load_state_dict(_filled().state_dict())
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "replay.npz"
+    _filled().save(path)
+    before = path.read_bytes()
+
+    def crash(file, **arrays):
+        file.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        ReplayBuffer(10, OBS, A).save(path)
+    assert path.read_bytes() == before  # the old file is untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["replay.npz"]  # no temporary left behind
+    monkeypatch.undo()
+    assert _stored_ids(ReplayBuffer.load(path)) == list(range(5, 15))
+
+
+def test_missing_and_corrupt_files_fail_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no replay buffer file"):
+        ReplayBuffer.load(tmp_path / "nowhere.npz")
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"this is not an archive" * 10)
+    with pytest.raises(ReplayLoadError, match=r"garbage\.npz"):
+        ReplayBuffer.load(garbage)
+    good = tmp_path / "good.npz"
+    _filled().save(good)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ReplayLoadError, match=r"truncated\.npz"):
+        ReplayBuffer.load(truncated)
+    other = tmp_path / "other.npz"
+    np.savez(other, weights=np.zeros(3))
+    with pytest.raises(ReplayLoadError, match=r"other\.npz"):
+        ReplayBuffer.load(other)

@@ -1,0 +1,274 @@
+"""The self-play worker: complete, consistent game records from B games played in lockstep."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import games
+from games import Game, GameSpec
+from selfplay import worker as worker_module
+from selfplay.config import SelfPlayConfig
+from selfplay.mcts import SearchConfig
+from selfplay.replay import GameRecord
+from selfplay.worker import SelfPlayWorker
+
+
+class Countdown(Game):
+    """A one-player puzzle: take 1, 2 or 3 from a pile of 4 to 7 (random start) until it is
+    empty; taking more than is left is illegal. The return is 1 - 0.25 * moves, so values are
+    fractions and a shorter solution is better."""
+
+    spec = GameSpec(name="countdown", version=1, num_players=1, num_actions=3,
+                    observation_shape=(8,), max_game_length=7)  # fmt: skip
+    state_dtype = np.dtype([("pile", np.int8), ("moves", np.int8)])
+
+    def new_initial_states(self, batch_size, rng=None):
+        states = np.zeros(batch_size, dtype=self.state_dtype)
+        states["pile"] = rng.integers(4, 8, size=batch_size)
+        return states
+
+    def current_player(self, states):
+        return np.where(self.is_terminal(states), -1, 0).astype(np.int8)
+
+    def is_terminal(self, states):
+        return states["pile"] == 0
+
+    def legal_actions_mask(self, states):
+        fits = np.arange(1, 4)[None, :] <= states["pile"][:, None]
+        return fits | self.is_terminal(states)[:, None]
+
+    def _apply_actions(self, states, actions):
+        new = states.copy()
+        live = new["pile"] > 0
+        new["pile"][live] -= actions[live] + 1
+        new["moves"][live] += 1
+        return new
+
+    def returns(self, states):
+        value = np.where(self.is_terminal(states), 1 - 0.25 * states["moves"], 0.0)
+        return value.astype(np.float32)[:, None]
+
+    def observation_tensor(self, states):
+        return np.eye(8, dtype=np.float32)[states["pile"]]
+
+    def action_to_string(self, action):
+        return f"take{int(action) + 1}"
+
+    def render(self, states, index=0):
+        return f"pile {states['pile'][index]} after {states['moves'][index]} moves"
+
+
+def uniform_evaluator(num_actions: int):
+    def evaluate(observations):
+        b = len(observations)
+        return np.zeros((b, num_actions), np.float32), np.zeros(b, np.float32)
+
+    return evaluate
+
+
+def _worker(game, games_per_worker=6, temperature_moves=3, seed=0, evaluator=None, **search):
+    search = {"simulations": 16, **search}
+    return SelfPlayWorker(
+        game,
+        SearchConfig(**search),
+        SelfPlayConfig(games_per_worker=games_per_worker, temperature_moves=temperature_moves),
+        evaluator or uniform_evaluator(game.spec.num_actions),
+        seed=seed,
+    )
+
+
+def _check_record(game: Game, record: GameRecord, start: np.ndarray | None = None) -> None:
+    """Replays the record's moves from its start and checks every recorded field against it."""
+    t, a = record.length, game.spec.num_actions
+    assert record.observations.shape == (t, *game.spec.observation_shape)
+    assert record.policies.shape == (t, a) and record.values.shape == (t,)
+    assert record.players.shape == (t,) and record.actions.shape == (t,)
+    assert record.returns.shape == (game.spec.num_players,)
+    assert record.observations.dtype == record.policies.dtype == record.values.dtype == np.float32
+    states = start if start is not None else game.new_initial_states(1)
+    for ply in range(t):
+        assert not game.is_terminal(states)[0], f"the game ended before ply {ply}"
+        np.testing.assert_array_equal(record.observations[ply], game.observation_tensor(states)[0])
+        assert record.players[ply] == game.current_player(states)[0]
+        legal = game.legal_actions_mask(states)[0]
+        policy = record.policies[ply]
+        assert policy.sum() == pytest.approx(1.0, abs=1e-5)
+        assert (policy >= 0).all() and (policy[~legal] == 0).all()
+        assert legal[record.actions[ply]] and policy[record.actions[ply]] > 0
+        states = game.apply_actions(states, record.actions[ply : ply + 1])
+    assert game.is_terminal(states)[0], "a record of an unfinished game"
+    np.testing.assert_array_equal(record.returns, game.returns(states)[0])
+    np.testing.assert_array_equal(record.values, record.returns[record.players])
+
+
+def test_tictactoe_records_are_complete_and_consistent():
+    game = games.make("tictactoe")
+    worker = _worker(game)
+    records = worker.play(10)
+    assert len(records) >= 10
+    for record in records:
+        _check_record(game, record)
+        assert set(np.unique(record.values)) <= {-1.0, 0.0, 1.0}
+        # Two players alternate, and the winner's moves carry +1, the loser's -1.
+        np.testing.assert_array_equal(record.players, np.arange(record.length) % 2)
+        assert record.returns.sum() == 0
+    assert {tuple(r.returns) for r in records} >= {(1.0, -1.0), (-1.0, 1.0)}
+
+
+def test_play_returns_finished_games_and_carries_the_others_over():
+    game = games.make("tictactoe")
+    worker = _worker(game, games_per_worker=5)
+    total_moves, total_positions, carried = 0, 0, False
+    for k in (1, 3, 2, 7):
+        records = worker.play(k)
+        stats = worker.stats()
+        assert len(records) >= k and stats["games"] == len(records)
+        for record in records:
+            _check_record(game, record)
+        moves_this_call = stats["moves"] // worker.batch_size
+        carried |= any(r.length > moves_this_call for r in records)  # began in an earlier call
+        total_moves += stats["moves"]
+        total_positions += sum(r.length for r in records)
+        assert stats["positions"] == sum(r.length for r in records)
+        # Every ply played is in a returned record or in a game still running: none is lost.
+        assert total_moves == total_positions + worker.plies.sum()
+    assert carried
+    assert worker.play(0) == []
+
+
+def test_the_batch_stays_full(monkeypatch):
+    game = games.make("tictactoe")
+    sizes, reused = [], []
+    real_search = worker_module.search
+
+    def spy(game, states, evaluator, config, rng, tree=None):
+        sizes.append(len(states))
+        assert not game.is_terminal(states).any()
+        # Trees kept from the last move, rooted at the current positions, wait for reuse.
+        kept = np.zeros(len(states), bool) if tree is None else tree.num_nodes > 0
+        assert (tree is None) == (len(sizes) == 1)
+        roots = tree.states[kept, 0] if tree is not None else states[:0]
+        assert roots.tobytes() == states[kept].tobytes()
+        reused.append(kept.sum())
+        return real_search(game, states, evaluator, config, rng, tree)
+
+    monkeypatch.setattr(worker_module, "search", spy)
+    worker = _worker(game, games_per_worker=7)
+    records = worker.play(20)
+    stats = worker.stats()
+    assert sizes and set(sizes) == {7}
+    assert stats["moves"] == 7 * len(sizes)
+    assert stats["simulations"] == 16 * stats["moves"]
+    assert len(records) >= 20 and (worker.plies < game.spec.max_game_length).all()
+    assert sum(reused) > 0.5 * stats["moves"]
+
+
+def test_temperature_cutoff():
+    game = games.make("tictactoe")
+    cutoff = 4
+    worker = _worker(game, games_per_worker=16, temperature_moves=cutoff, temperature=1.0,
+                     dirichlet_fraction=0.25)  # fmt: skip
+    records = worker.play(40)
+    opening_not_most_visited = 0
+    for record in records:
+        # The policy target of PUCT is the visit shares: its argmax is the most visited move.
+        most_visited = record.policies.argmax(axis=1)
+        played = record.actions
+        np.testing.assert_array_equal(played[cutoff:], most_visited[cutoff:])
+        opening_not_most_visited += int((played[:cutoff] != most_visited[:cutoff]).sum())
+    # Before the cutoff the moves are sampled, so they are often not the most visited.
+    assert opening_not_most_visited > 20
+
+
+def test_temperature_zero_plays_the_most_visited_move_throughout():
+    game = games.make("tictactoe")
+    worker = _worker(game, games_per_worker=8, temperature_moves=9, temperature=0.0)
+    for record in worker.play(8):
+        np.testing.assert_array_equal(record.actions, record.policies.argmax(axis=1))
+
+
+def test_one_player_game():
+    game = Countdown()
+    worker = _worker(game, games_per_worker=5, temperature_moves=2, simulations=24)
+    records = worker.play(12)
+    assert len(records) >= 12
+    for record in records:
+        start = np.zeros(1, dtype=game.state_dtype)
+        start["pile"] = np.flatnonzero(record.observations[0])[0]
+        _check_record(game, record, start=start)
+        assert (record.players == 0).all()
+        np.testing.assert_allclose(record.values, 1 - 0.25 * record.length, rtol=1e-6)
+    assert len({r.length for r in records}) > 1
+
+
+def test_gumbel_search_plays_complete_games():
+    game = games.make("tictactoe")
+    worker = _worker(game, games_per_worker=4, algorithm="gumbel", simulations=8)
+    records = worker.play(6)
+    for record in records:
+        _check_record(game, record)
+
+
+def test_set_evaluator_swaps_the_network_and_versions_the_games():
+    game = games.make("tictactoe")
+    calls = {"old": 0, "new": 0}
+
+    def counting(name):
+        uniform = uniform_evaluator(9)
+
+        def evaluate(observations):
+            calls[name] += 1
+            return uniform(observations)
+
+        return evaluate
+
+    worker = SelfPlayWorker(game, SearchConfig(simulations=8),
+                            SelfPlayConfig(games_per_worker=4, temperature_moves=2),
+                            counting("old"), seed=1, weights_version=3)  # fmt: skip
+    first = worker.play(4)
+    assert {r.weights_version for r in first} == {3} and calls["old"] > 0
+    old_calls = calls["old"]
+    worker.set_evaluator(counting("new"), version=4)
+    later = worker.play(12)
+    assert calls["old"] == old_calls and calls["new"] > 0
+    # The 4 games running at the swap keep the version that opened them; new ones get 4.
+    assert [r.weights_version for r in later].count(3) == 4
+    assert {r.weights_version for r in later} == {3, 4}
+
+
+def test_same_seed_same_games_and_workers_differ():
+    game = games.make("tictactoe")
+    a = [r.actions.tolist() for r in _worker(game, seed=5).play(6)]
+    b = [r.actions.tolist() for r in _worker(game, seed=5).play(6)]
+    assert a == b
+    c = SelfPlayWorker(game, SearchConfig(simulations=16),
+                       SelfPlayConfig(games_per_worker=6, temperature_moves=3),
+                       uniform_evaluator(9), seed=5, worker_id=1).play(6)  # fmt: skip
+    assert [r.actions.tolist() for r in c] != a
+
+
+def test_stats_time_the_evaluator_and_reset():
+    game = games.make("tictactoe")
+    worker = _worker(game, games_per_worker=6)
+    worker.play(3)
+    stats = worker.stats()
+    assert stats["evaluator_calls"] > 0
+    assert 0 < stats["evaluator_seconds"] <= stats["search_seconds"] <= stats["seconds"]
+    # Fresh roots and new leaves share the calls; never more positions than the batch.
+    assert 1 <= stats["evaluator_batch"] <= 6
+    assert stats["evaluator_positions"] == pytest.approx(
+        stats["evaluator_batch"] * stats["evaluator_calls"]
+    )
+    again = worker.stats()
+    assert all(value == 0 for value in again.values()), again
+
+
+def test_a_game_that_never_ends_is_reported():
+    stuck = Countdown()  # a pile of 7 takes 3 moves, past this wrong bound
+    stuck.spec = dataclasses.replace(Countdown.spec, max_game_length=2)
+    worker = _worker(stuck, games_per_worker=3)
+    with pytest.raises(RuntimeError, match="max_game_length=2"):
+        worker.play(50)
