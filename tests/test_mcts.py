@@ -242,3 +242,15 @@ def test_readme_search_example_runs():
     out = namespace["out"]
     assert out.visit_counts.shape == (256, 7) and (out.visit_counts.sum(axis=1) == 200).all()
     assert namespace["next_tree"].batch_size == 256
+
+
+def test_auto_says_which_backend_it_chose(caplog):
+    resolve_backend.cache_clear()
+    try:
+        with caplog.at_level("INFO", logger="selfplay.mcts"):
+            backend = resolve_backend("auto")
+        expected = "search backend: cpp" if backend.name == "cpp" else "using the Numba backend"
+        assert expected in caplog.text
+        assert ("cpp" in BACKENDS) == (backend.name == "cpp")  # C++ whenever it imports
+    finally:
+        resolve_backend.cache_clear()

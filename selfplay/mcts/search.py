@@ -49,6 +49,7 @@ def resolve_backend(name: str) -> Backend:
     if name in ("cpp", "auto"):
         try:
             core = importlib.import_module("selfplay._core")
+            log.info("search backend: cpp (asked for %r)", name)
             return Backend("cpp", core.select_leaves, core.backup)
         except (ImportError, AttributeError) as e:
             if name == "cpp":
