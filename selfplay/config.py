@@ -26,6 +26,7 @@ from selfplay.mcts.config import SearchConfig
 
 __all__ = [
     "PRESETS",
+    "ArenaConfig",
     "ConfigError",
     "LearnerConfig",
     "ModelConfig",
@@ -172,6 +173,64 @@ class LearnerConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ArenaConfig:
+    """Gating: after each learner phase the candidate plays the best network, and replaces it
+    only when it is clearly stronger. Self-play always uses the best network."""
+
+    gate: Literal["sprt", "threshold", "none"] = "sprt"
+    """"sprt": a sequential probability ratio test that stops once the result is clear (Leela
+    Zero); "threshold": a fixed number of games and a winning share (alpha-zero-general);
+    "none": every candidate is promoted (AlphaZero's continuous update)."""
+    simulations: int = 32
+    """Search simulations per arena move (no noise, the most visited move)."""
+    opening_plies: int = 2
+    """Random opening moves, the same for both colours of a pair of games, so games differ."""
+    batch: int = 40
+    """Games per round (even); the gate decides between rounds."""
+    elo0: float = 0.0
+    """SPRT: the Elo difference of the null hypothesis, "not stronger" (Leela Zero: 0)."""
+    elo1: float = 35.0
+    """SPRT: the Elo difference of the alternative, "stronger" (Leela Zero: 35)."""
+    alpha: float = 0.05
+    """SPRT: the chance of promoting a candidate that is not stronger."""
+    beta: float = 0.05
+    """SPRT: the chance of rejecting a candidate that is elo1 stronger."""
+    max_games: int = 400
+    """SPRT: games after which an undecided test keeps the best network (Leela Zero: 400)."""
+    threshold_games: int = 40
+    """Threshold gate: games played (alpha-zero-general: 40)."""
+    threshold: float = 0.6
+    """Threshold gate: share of the decisive games the candidate must win (alpha-zero-general:
+    0.6)."""
+    validation_games: int = 256
+    """One-player games: the size of the fixed validation set the solve rate is measured on."""
+
+    def __post_init__(self) -> None:
+        _validate(
+            self,
+            {
+                f"simulations must be >= 1, got {self.simulations}": self.simulations >= 1,
+                f"opening_plies must be >= 0, got {self.opening_plies}": self.opening_plies >= 0,
+                f"batch must be even and >= 2, got {self.batch}": (
+                    self.batch >= 2 and self.batch % 2 == 0
+                ),
+                f"elo1 ({self.elo1}) must be > elo0 ({self.elo0})": self.elo1 > self.elo0,
+                f"alpha and beta must be in (0, 0.5), got {self.alpha}, {self.beta}": (
+                    0 < self.alpha < 0.5 and 0 < self.beta < 0.5
+                ),
+                f"max_games must be >= 2, got {self.max_games}": self.max_games >= 2,
+                f"threshold_games must be >= 1, got {self.threshold_games}": (
+                    self.threshold_games >= 1
+                ),
+                f"threshold must be in (0, 1), got {self.threshold}": 0 < self.threshold < 1,
+                f"validation_games must be >= 1, got {self.validation_games}": (
+                    self.validation_games >= 1
+                ),
+            },
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class RayConfig:
     """Where the run executes."""
 
@@ -219,6 +278,8 @@ class RunConfig:
     """The replay buffer."""
     learner: LearnerConfig = dataclasses.field(default_factory=LearnerConfig)
     """The learner."""
+    arena: ArenaConfig = dataclasses.field(default_factory=ArenaConfig)
+    """Gating of candidate networks."""
     ray: RayConfig = dataclasses.field(default_factory=RayConfig)
     """Where the run executes."""
 
@@ -587,4 +648,8 @@ def smoke(config: RunConfig) -> RunConfig:
         learner=dataclasses.replace(
             config.learner, batch_size=16, steps_per_generation=2, warmup_steps=1
         ),
-    )
+        arena=dataclasses.replace(
+            config.arena, simulations=4, batch=4, max_games=8, threshold_games=4,
+            validation_games=8,
+        ),
+    )  # fmt: skip

@@ -12,6 +12,7 @@ optimizer, scheduler, counters, RNG states), ``replay.npz`` (the buffer), ``tens
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ import games
 from selfplay.actors import WorkerPool, init_ray
 from selfplay.checkpoint import check_compatible, game_info, load_checkpoint, save_checkpoint
 from selfplay.config import RunConfig, format_config, from_dict, parse_overrides, to_dict
+from selfplay.gating import BestNetwork
 from selfplay.learner import Learner
 from selfplay.replay import GameRecord, ReplayBuffer
 
@@ -46,28 +48,41 @@ def _device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def start_run(config: RunConfig) -> tuple[Learner, ReplayBuffer]:
-    """A new learner and an empty replay buffer for ``config``."""
-    spec = games.make(config.game).spec
+@dataclasses.dataclass
+class RunState:
+    """Everything a checkpoint restores."""
+
+    config: RunConfig
+    learner: Learner
+    replay: ReplayBuffer
+    best: BestNetwork
+    generation: int
+
+
+def start_run(config: RunConfig) -> RunState:
+    """A new learner, an empty replay buffer, and the initial network as the best one."""
+    game = games.make(config.game)
+    spec = game.spec
     learner = Learner(spec, config.model, config.learner, device=_device(), seed=config.seed)
     replay = ReplayBuffer(
         config.replay.window, spec.observation_shape, spec.num_actions, seed=config.seed
     )
-    return learner, replay
+    best = BestNetwork(game, config, learner.model, _device())
+    return RunState(config, learner, replay, best, 0)
 
 
-def load_run(
-    run_dir: Path, overrides: Sequence[str] = ()
-) -> tuple[RunConfig, Learner, ReplayBuffer, int]:
-    """The saved state of a run: its configuration (with ``overrides``, such as a new
-    ``generations``), learner, replay buffer and generation counter."""
+def load_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunState:
+    """The saved state of a run, its configuration changed by ``overrides`` (such as a new
+    ``generations``)."""
     payload = load_checkpoint(Path(run_dir) / CHECKPOINT)
     config = parse_overrides(overrides, base=from_dict(payload["config"]))
     check_compatible(payload, games.make(config.game).spec)
-    learner, _ = start_run(config)
-    learner.load_state_dict(payload["learner"])
-    replay = ReplayBuffer.load(Path(run_dir) / REPLAY)
-    return config, learner, replay, int(payload["generation"])
+    state = start_run(config)
+    state.learner.load_state_dict(payload["learner"])
+    state.best.load_state_dict(payload["best"])
+    state.replay = ReplayBuffer.load(Path(run_dir) / REPLAY)
+    state.generation = int(payload["generation"])
+    return state
 
 
 def train(
@@ -87,13 +102,14 @@ def train(
     console = console or Console()
     if resume is not None:
         run_dir = Path(resume)
-        config, learner, replay, generation = load_run(run_dir, overrides)
-        console.print(f"resumed at generation {generation} with {len(replay)} positions")
+        run = load_run(run_dir, overrides)
+        console.print(f"resumed at generation {run.generation} with {len(run.replay)} positions")
     elif config is None:
         raise ValueError("train() needs a config or a run directory to resume")
     else:
         run_dir = new_run_dir(config)
-        (learner, replay), generation = start_run(config), 0
+        run = start_run(config)
+    config, learner, replay, best = run.config, run.learner, run.replay, run.best
     (run_dir / CONFIG).write_text(json.dumps(to_dict(config), indent=2))
     console.print(f"[bold]run[/bold] {run_dir}\n{format_config(config)}", highlight=False)
     game = games.make(config.game)
@@ -107,7 +123,7 @@ def train(
     # On GPU machines the workers share the GPUs with the learner for their network calls.
     gpus_per_worker = min(1.0, gpus / (workers + 1)) if gpus else 0.0
     pool = WorkerPool(config, workers, gpus_per_worker=gpus_per_worker)
-    pool.publish(*learner.publish())
+    pool.publish(best.generation, best.weights())  # self-play always uses the best network
     per_call = max(1, config.selfplay.games_per_worker // 4)
 
     from torch.utils.tensorboard import SummaryWriter  # imports tensorboard: only when training
@@ -115,11 +131,11 @@ def train(
     writer = SummaryWriter(str(run_dir / "tensorboard"))
     console.print(f"{workers} self-play workers, learner on {_device()}, logs in {writer.log_dir}")
     try:
-        while not config.generations or generation < config.generations:
+        while not config.generations or run.generation < config.generations:
             start = time.perf_counter()
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task(
-                    f"generation {generation + 1}: self-play",
+                    f"generation {run.generation + 1}: self-play",
                     total=config.selfplay.games_per_generation,
                 )
                 records, stats = pool.collect(
@@ -130,17 +146,23 @@ def train(
             replay.add(records)
             selfplay_seconds = time.perf_counter() - start
             losses = _learn(learner, replay, game, config)
-            pool.publish(*learner.publish())
-            generation += 1
+            run.generation += 1
             metrics = _metrics(records, stats, losses, replay, selfplay_seconds, pool.replaced)
-            _log(writer, console, generation, metrics, records, game)
-            if generation % config.checkpoint_every == 0 or generation == config.generations:
-                _checkpoint(run_dir, learner, replay, config, game, generation)
+            if losses:  # a candidate exists only once the learner has trained
+                rng = np.random.default_rng([config.seed, run.generation])
+                metrics |= best.consider(learner.model, run.generation, rng)
+                if metrics["arena/promoted"]:
+                    pool.publish(best.generation, best.weights())
+            _log(writer, console, run.generation, metrics, records, game)
+            if run.generation % config.checkpoint_every == 0:
+                _checkpoint(run_dir, run, game)
             if on_generation is not None:
-                on_generation(generation, metrics, pool)
+                on_generation(run.generation, metrics, pool)
+        if run.generation % config.checkpoint_every:
+            _checkpoint(run_dir, run, game)  # the last generation is always saved
     except KeyboardInterrupt:
         console.print("interrupted: saving a checkpoint")
-        _checkpoint(run_dir, learner, replay, config, game, generation)
+        _checkpoint(run_dir, run, game)
     finally:
         pool.shutdown()
         writer.close()
@@ -186,23 +208,29 @@ def _log(writer, console: Console, generation: int, metrics: dict, records: list
         writer.add_histogram("selfplay/first_move", np.array(first_moves), generation,
                              bins=np.arange(game.spec.num_actions + 1) - 0.5)  # fmt: skip
     loss = metrics.get("learner/total_loss", float("nan"))
+    arena = ""
+    if "arena/promoted" in metrics:
+        verdict = "promoted" if metrics["arena/promoted"] else "kept best"
+        score = metrics.get("arena/score", metrics.get("arena/solve_rate", float("nan")))
+        arena = f"  arena {score:.2f} {verdict} (best: gen {int(metrics['arena/best_generation'])})"
     console.print(
         f"gen {generation:4d}  games {len(records):5d}  "
         f"positions/s {metrics['selfplay/positions_per_s']:8.1f}  "
-        f"replay {int(metrics['replay/size']):7d}  loss {loss:.4f}",
+        f"replay {int(metrics['replay/size']):7d}  loss {loss:.4f}{arena}",
         highlight=False,
     )
 
 
-def _checkpoint(run_dir: Path, learner, replay, config, game, generation: int) -> None:
+def _checkpoint(run_dir: Path, run: RunState, game: games.Game) -> None:
     """Buffer first, then the checkpoint that names its generation: both atomic writes."""
-    replay.save(run_dir / REPLAY)
+    run.replay.save(run_dir / REPLAY)
     save_checkpoint(
         run_dir / CHECKPOINT,
         {
             "game": game_info(game.spec),
-            "config": to_dict(config),
-            "learner": learner.state_dict(),
-            "generation": generation,
+            "config": to_dict(run.config),
+            "learner": run.learner.state_dict(),
+            "best": run.best.state_dict(),
+            "generation": run.generation,
         },
     )

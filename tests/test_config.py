@@ -10,6 +10,7 @@ import pytest
 import games
 from selfplay.config import (
     PRESETS,
+    ArenaConfig,
     ConfigError,
     LearnerConfig,
     ModelConfig,
@@ -34,6 +35,7 @@ SECTIONS = {
     "selfplay": SelfPlayConfig,
     "replay": ReplayConfig,
     "learner": LearnerConfig,
+    "arena": ArenaConfig,
     "ray": RayConfig,
 }
 
@@ -152,8 +154,8 @@ def test_unknown_top_level_key():
         parse_overrides(["generation=3"])
     assert str(e.value) == (
         "unknown key 'generation'; valid keys at the top level: checkpoint_every, game, "
-        "generations, name, run_dir, seed; sections: learner, mcts, model, ray, replay, "
-        "selfplay (set their fields, e.g. learner.X=...); did you mean 'generations'?"
+        "generations, name, run_dir, seed; sections: arena, learner, mcts, model, ray, replay, "
+        "selfplay (set their fields, e.g. arena.X=...); did you mean 'generations'?"
     )
 
 

@@ -42,6 +42,8 @@ def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     metrics = seen[-1][1]
     assert metrics["selfplay/positions_per_s"] > 0 and "learner/total_loss" in metrics
+    assert metrics["arena/games"] >= 4 and metrics["arena/promoted"] in (0.0, 1.0)
+    assert payload["best"]["generation"] == metrics["arena/best_generation"]
 
 
 def test_resume_continues_from_the_checkpoint(tmp_path):
@@ -60,9 +62,9 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
 def test_resume_restores_the_learner_exactly(tmp_path):
     run_dir = train(_config(tmp_path, "generations=1"))
     saved = load_checkpoint(run_dir / CHECKPOINT)["learner"]
-    config, learner, replay, generation = load_run(run_dir, ["generations=5"])
-    assert config.generations == 5 and config.game == "tictactoe"
-    restored = learner.state_dict()
+    run = load_run(run_dir, ["generations=5"])
+    assert run.config.generations == 5 and run.config.game == "tictactoe"
+    restored, replay, generation = run.learner.state_dict(), run.replay, run.generation
     for key, value in saved["model"].items():
         torch.testing.assert_close(restored["model"][key], value, rtol=0, atol=0)
     assert restored["step"] == saved["step"] and generation == 1
