@@ -48,7 +48,8 @@ class SelfPlayActor:
         run = from_dict(config)
         self.game = games.make(run.game)
         self.device = "cuda" if torch.cuda.is_available() and ray.get_gpu_ids() else "cpu"
-        self.model = PolicyValueNet(self.game.spec, run.model).to(self.device)
+        # Evaluation mode once: the evaluator would otherwise switch modes on every call.
+        self.model = PolicyValueNet(self.game.spec, run.model).to(self.device).eval()
         self.worker = SelfPlayWorker(
             self.game, run.mcts, run.selfplay, make_evaluator(self.model, self.device),
             seed=seed, worker_id=worker_id,

@@ -26,7 +26,7 @@ class BestNetwork:
 
     def __init__(self, game: Game, config: RunConfig, initial: PolicyValueNet, device: str):
         self.game, self.config, self.device = game, config, device
-        self.model = copy.deepcopy(initial).to(device)
+        self.model = copy.deepcopy(initial).to(device).eval()  # it only ever plays
         self.generation = 0  # the generation whose candidate this is
         self.elo = 0.0
         self.history: list[tuple[int, float]] = [(0, 0.0)]  # (generation, Elo) per promotion
