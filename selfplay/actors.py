@@ -75,18 +75,26 @@ class WorkerPool:
     """Self-play actors kept busy with ``play`` calls; a dead actor is replaced by a new one
     with the same id and a fresh seed, and gets the current weights."""
 
-    def __init__(self, config: RunConfig, num_workers: int, gpus_per_worker: float = 0.0):
+    def __init__(
+        self,
+        config: RunConfig,
+        num_workers: int,
+        gpus_per_worker: float = 0.0,
+        seed_offset: int = 0,
+    ):
         self._config = config
         self._options = {"num_cpus": 1, "num_gpus": gpus_per_worker, "max_restarts": 0}
         self._actor_cls = ray.remote(SelfPlayActor)
         self._weights: tuple[int, Any] | None = None
         self._pending: dict[Any, int] = {}  # play() future -> worker id
         self._spawned = 0
+        self._seed_offset = seed_offset
         self.replaced = 0
         self.actors = [self._spawn(i) for i in range(num_workers)]
 
     def _spawn(self, worker_id: int):
-        seed = self._config.seed * 10_007 + self._spawned  # never reuse a seed
+        # Never reuse a seed: not for a replacement, nor after a resume (seed_offset).
+        seed = self._config.seed * 1_000_003 + self._seed_offset + self._spawned
         self._spawned += 1
         actor = self._actor_cls.options(**self._options).remote(
             to_dict(self._config), seed, worker_id

@@ -122,7 +122,8 @@ def train(
     workers = config.selfplay.workers or max(1, cpus - 1)
     # On GPU machines the workers share the GPUs with the learner for their network calls.
     gpus_per_worker = min(1.0, gpus / (workers + 1)) if gpus else 0.0
-    pool = WorkerPool(config, workers, gpus_per_worker=gpus_per_worker)
+    # A resumed run's workers start from seeds the run has not used before.
+    pool = WorkerPool(config, workers, gpus_per_worker, seed_offset=1000 * run.generation)
     pool.publish(best.generation, best.weights())  # self-play always uses the best network
     per_call = max(1, config.selfplay.games_per_worker // 4)
 
@@ -191,10 +192,15 @@ def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, flo
         "replay/reuse_ratio": float(replay.reuse_ratio),
         "replay/mean_age": float(replay.mean_age),
     }
-    for key in ("simulations", "evaluator_batch", "search_seconds", "evaluator_seconds"):
-        values = [s[key] for s in stats if key in s]
-        if values:
-            metrics[f"selfplay/{key}"] = float(np.mean(values))
+    if stats:  # rates over the whole generation's wall time, all workers together
+        metrics["selfplay/simulations_per_s"] = sum(s["simulations"] for s in stats) / seconds
+        metrics["selfplay/evaluator_batch"] = sum(s["evaluator_positions"] for s in stats) / max(
+            1, sum(s["evaluator_calls"] for s in stats)
+        )
+        worker_seconds = sum(s["seconds"] for s in stats)
+        metrics["selfplay/evaluator_share"] = (
+            sum(s["evaluator_seconds"] for s in stats) / worker_seconds if worker_seconds else 0.0
+        )
     for key in losses[0] if losses else ():
         metrics[f"learner/{key}"] = float(np.mean([loss[key] for loss in losses]))
     return metrics
@@ -203,7 +209,7 @@ def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, flo
 def _log(writer, console: Console, generation: int, metrics: dict, records: list[GameRecord], game):
     for key, value in metrics.items():
         writer.add_scalar(key, value, generation)
-    first_moves = [int(np.argmax(r.policies[0])) for r in records if r.length]
+    first_moves = [int(r.actions[0]) for r in records if r.length]
     if first_moves:
         writer.add_histogram("selfplay/first_move", np.array(first_moves), generation,
                              bins=np.arange(game.spec.num_actions + 1) - 0.5)  # fmt: skip
