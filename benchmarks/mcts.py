@@ -140,7 +140,7 @@ def main() -> None:
         external = []
     batches = [256] if args.quick else [1, 64, 256, 1024]
     simulations = [64] if args.quick else [64, 200]
-    console = Console()
+    console = Console(width=160)  # keep every column whole when piped to a file
     rows = []
     for kind in ("start", "midgame"):
         for sims in simulations:

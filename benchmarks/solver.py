@@ -115,7 +115,7 @@ def run_set(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    console = Console()
+    console = Console(width=160)  # keep every column whole when piped to a file
     missing = [s for s in args.sets if not (args.data_dir / s).is_file()]
     if missing:
         console.print(f"[red]positions not found in {args.data_dir}: {missing}")

@@ -33,6 +33,7 @@ def init_ray(config: RayConfig) -> None:
         return
     num_gpus = torch.cuda.device_count() if config.num_gpus < 0 else config.num_gpus
     ray.init(
+        address="local",  # a new in-process cluster, never one that happens to be running here
         num_cpus=config.num_cpus or os.cpu_count(),
         num_gpus=num_gpus,
         include_dashboard=False,

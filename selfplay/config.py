@@ -314,6 +314,9 @@ PRESETS: dict[str, tuple[str, ...]] = {
         "learner.batch_size=128",
         "learner.steps_per_generation=50",
         "learner.warmup_steps=50",
+        # Between good networks nearly every game is a draw, so a gate would rarely promote and
+        # self-play would stay on an early network (benchmarks/learn_tictactoe.py: 2-4x slower).
+        "arena.gate=none",
     ),
     # Sized so that a CPU-only machine sees progress within minutes: a narrow net and 64
     # simulations keep self-play at hundreds of positions per second per worker.

@@ -1,5 +1,6 @@
 """The training loop, top to bottom: self-play actors fill the replay buffer, the learner trains
-on it and publishes new weights, and the run directory gets logs and checkpoints.
+on it, the candidate it produces must beat the best network in the arena to be published to
+self-play, and the run directory gets logs and checkpoints.
 
 Self-play never waits for the learner: every worker always has a ``play`` call in flight, so
 games keep coming while the learner trains. The learner and the replay buffer live in this

@@ -19,7 +19,7 @@ from selfplay.replay import ReplayBuffer  # noqa: E402
 @pytest.fixture(scope="module", autouse=True)
 def ray_session():
     torch.set_num_threads(1)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
@@ -33,7 +33,8 @@ def _config(tmp_path, *overrides: str):
 
 def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
     seen = []
-    run_dir = train(_config(tmp_path), on_generation=lambda g, m, pool: seen.append((g, m)))
+    config = _config(tmp_path, "arena.gate=sprt")  # the tic-tac-toe preset turns gating off
+    run_dir = train(config, on_generation=lambda g, m, pool: seen.append((g, m)))
     assert [g for g, _ in seen] == [1, 2]
     assert (run_dir / CONFIG).exists() and json.loads((run_dir / CONFIG).read_text())["game"]
     payload = load_checkpoint(run_dir / CHECKPOINT)
