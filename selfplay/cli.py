@@ -1,7 +1,8 @@
 """The ``selfplay`` console script: one subcommand per job.
 
 ``selfplay games`` lists the games, ``selfplay check-game SPEC`` runs the conformance suite on
-any game, ``selfplay solve connect4 MOVES`` prints exact Connect Four scores.
+any game, ``selfplay solve connect4 MOVES`` prints exact Connect Four scores, ``selfplay arena
+A B`` plays two players and ``selfplay ladder P1 P2 ...`` rates several.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import json
 import sys
 from collections.abc import Sequence
 
+import numpy as np
 from rich.console import Console
+from rich.progress import track
 from rich.table import Table
 
 import games
@@ -85,6 +88,57 @@ def _solve(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _arena(args: argparse.Namespace, console: Console) -> int:
+    from selfplay.arena import play_match
+    from selfplay.players import make_player
+
+    game = games.make(args.game)
+    a, b = make_player(args.a, game), make_player(args.b, game)
+    rng = np.random.default_rng(args.seed)
+    with console.status(f"{a.name} vs {b.name}: {args.games} games of {game.spec.name}"):
+        result = play_match(game, a, b, args.games, rng, opening_plies=args.openings)
+    low, high = result.score_interval()
+    elo, elo_low, elo_high = result.elo_interval()
+    table = Table(title=f"{a.name} vs {b.name}, {game.spec.name}, 95% intervals")
+    for column in ("games", "wins", "draws", "losses", "as first", "as second", "score", "Elo"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(result.games), str(result.wins), str(result.draws), str(result.losses),
+        str(result.as_first), str(result.as_second),
+        f"{result.score:.3f} [{low:.3f}, {high:.3f}]",
+        f"{elo:+.0f} [{elo_low:+.0f}, {elo_high:+.0f}]",
+    )  # fmt: skip
+    console.print(table)
+    return 0
+
+
+def _ladder(args: argparse.Namespace, console: Console) -> int:
+    from selfplay.arena import fit_elo, play_match
+    from selfplay.players import make_player
+
+    game = games.make(args.game)
+    players = [make_player(spec, game) for spec in args.players]
+    names = [p.name for p in players]
+    if len(set(names)) != len(names):
+        raise ValueError(f"players must differ, got {names}")
+    rng = np.random.default_rng(args.seed)
+    results = []
+    pairs = [(i, j) for i in range(len(players)) for j in range(i + 1, len(players))]
+    for i, j in track(pairs, description="round robin", console=console):
+        match = play_match(game, players[i], players[j], args.games, rng,
+                           opening_plies=args.openings)  # fmt: skip
+        results.append((names[i], names[j], match.wins, match.draws, match.losses))
+    anchor = "random" if "random" in names else names[0]
+    ratings = fit_elo(results, anchor=anchor)
+    table = Table(title=f"{game.spec.name} ladder: Bradley-Terry Elo, {anchor} = 0")
+    table.add_column("player")
+    table.add_column("Elo", justify="right")
+    for name in sorted(ratings, key=ratings.get, reverse=True):
+        table.add_row(str(name), f"{ratings[name]:+.0f}")
+    console.print(table)
+    return 0
+
+
 def _explain(score: int) -> str:
     """Pons' scale in words: 22 - k where the winner wins with its k-th stone."""
     if score == 0:
@@ -116,7 +170,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     p.set_defaults(run=_solve)
+
+    players = "players: random, minimax:DEPTH, uct:SIMULATIONS, solver, CHECKPOINT[:SIMS|:policy]"
+    p = sub.add_parser("arena", help="play two players against each other", description=players)
+    p.add_argument("a", help="the first player")
+    p.add_argument("b", help="the second player")
+    _match_options(p)
+    p.set_defaults(run=_arena)
+
+    p = sub.add_parser("ladder", help="round robin and Elo ratings", description=players)
+    p.add_argument("players", nargs="+", help="two or more players")
+    _match_options(p)
+    p.set_defaults(run=_ladder)
     return parser
+
+
+def _match_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--game", default="connect4", help="game spec (default connect4)")
+    p.add_argument(
+        "--games", type=int, default=40, help="games per pairing, even: both colours (default 40)"
+    )
+    p.add_argument(
+        "--openings", type=int, default=2, help="random opening plies of each pair (default 2)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     try:
         return args.run(args, console)
-    except (games.GameLoadError, ValueError) as e:
+    except (games.GameLoadError, ValueError, FileNotFoundError) as e:
         Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False)
         return 2
 

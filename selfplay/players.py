@@ -641,3 +641,38 @@ class SolverPlayer:
 
     def __repr__(self) -> str:
         return f"SolverPlayer(name={self.name!r})"
+
+
+PLAYER_SPECS = (
+    "random",
+    "minimax:DEPTH",
+    "uct:SIMULATIONS",
+    "solver (connect4)",
+    "path/to/checkpoint.pt[:SIMULATIONS or :policy]",
+)
+
+
+def make_player(spec: str, game: Game) -> Player:
+    """A player from a command-line spec (see ``PLAYER_SPECS``): a baseline by name, or a
+    checkpoint searching with SIMULATIONS simulations (default 100) or playing its raw policy."""
+    kind, _, arg = spec.partition(":")
+    try:
+        if kind == "random" and not arg:
+            return RandomPlayer()
+        if kind == "minimax":
+            return MinimaxPlayer(int(arg), name=spec)
+        if kind == "uct":
+            return RolloutMCTSPlayer(int(arg), name=spec)
+        if kind == "solver" and not arg:
+            if game.spec.name != "connect4":
+                raise ValueError(f"the solver plays connect4, not {game.spec.name}")
+            return SolverPlayer()
+    except ValueError as e:
+        raise ValueError(f"player {spec!r}: {e}") from e
+    if os.path.exists(kind):
+        if arg == "policy":
+            return NetworkPlayer.from_checkpoint(kind, game, raw_policy=True)
+        if arg and not arg.isdigit():
+            raise ValueError(f"player {spec!r}: expected {kind}:SIMULATIONS or {kind}:policy")
+        return NetworkPlayer.from_checkpoint(kind, game, simulations=int(arg or 100))
+    raise ValueError(f"unknown player {spec!r}: not a file; players are {', '.join(PLAYER_SPECS)}")

@@ -72,3 +72,28 @@ def test_solve_human_output_and_errors(capsys):
     assert code == 2 and "error" in err
     code, _, err = run(capsys, "solve", "tictactoe", "1")
     assert code == 2 and "no solver for 'tictactoe'" in err
+
+
+def test_arena_plays_two_players_and_reports_score_and_elo(capsys):
+    code, out, _ = run(capsys, "arena", "minimax:9", "random", "--game", "tictactoe",
+                       "--games", "8", "--openings", "0")  # fmt: skip
+    assert code == 0
+    # From the empty board perfect play never loses: the losses column is 0.
+    row = next(line for line in out.splitlines() if line.strip().startswith("│") and "8 │" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[0] == "8" and cells[3] == "0" and int(cells[1]) >= 4
+    assert "Elo" in out and "minimax:9 vs random" in out
+
+
+def test_ladder_rates_stronger_players_higher(capsys):
+    code, out, _ = run(capsys, "ladder", "random", "minimax:9", "--game", "tictactoe",
+                       "--games", "10", "--openings", "0")  # fmt: skip
+    assert code == 0 and "random = 0" in out
+    rows = {c[0]: c[1] for line in out.splitlines() if line.startswith("│")
+            for c in [[x.strip() for x in line.strip("│ ").split("│")]]}  # fmt: skip
+    assert int(rows["minimax:9"]) > 0 == int(rows["random"])
+
+
+def test_unknown_player_is_a_clear_error(capsys):
+    code, _, err = run(capsys, "arena", "nobody", "random", "--game", "tictactoe")
+    assert code == 2 and "unknown player 'nobody'" in err and "minimax:DEPTH" in err
