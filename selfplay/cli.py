@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -139,6 +140,39 @@ def _ladder(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import Progress
+
+    from selfplay import evaluation
+    from selfplay.players import make_player
+
+    game = games.make("connect4")
+    sets = evaluation.load_pons_sets(args.pons, limit=args.limit, names=args.sets)
+    with Progress(console=console, transient=True) as progress:
+        total = sum(len(s.moves) for s in sets)
+        task = progress.add_task("exact move scores (cached after the first time)", total=total)
+        scores = evaluation.move_scores(
+            sets, args.cache, on_progress=lambda: progress.advance(task)
+        )
+    spec = args.player
+    if Path(spec).is_file():  # a checkpoint: search with --simulations, or its raw policy
+        spec += ":policy" if args.policy else f":{args.simulations}"
+    player = make_player(spec, game)
+    rows = evaluation.evaluate(player, sets, scores, np.random.default_rng(args.seed))
+    table = Table(title=f"{player.name}: share of optimal moves on Pascal Pons' test sets")
+    columns = ("set", "positions", "weak", "strong", "random weak", "random strong",
+               "centre-first weak", "centre-first strong")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column == "set" else "right")
+    for row in rows:
+        table.add_row(*[f"{row[c]:.1%}" if isinstance(row[c], float) else str(row[c])
+                        for c in columns])  # fmt: skip
+    console.print(table)
+    if args.json:
+        print(json.dumps({"player": player.name, "rows": rows}))
+    return 0
+
+
 def _explain(score: int) -> str:
     """Pons' scale in words: 22 - k where the winner wins with its k-th stone."""
     if score == 0:
@@ -177,6 +211,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", help="the second player")
     _match_options(p)
     p.set_defaults(run=_arena)
+
+    p = sub.add_parser("eval", help="optimal-move rates on Pons' solved Connect Four positions")
+    p.add_argument("player", help="a checkpoint (or any player spec, e.g. solver, minimax:4)")
+    p.add_argument("--pons", required=True, help="folder of Pons' six test sets")
+    p.add_argument("--limit", type=int, default=None, help="first N positions of each set")
+    p.add_argument("--sets", nargs="+", default=None, help="e.g. End-Easy Test_L2_R1 (all)")
+    p.add_argument("--simulations", type=int, default=100, help="search simulations per move")
+    p.add_argument("--policy", action="store_true", help="play the raw policy, no search")
+    p.add_argument(
+        "--cache",
+        default=str(Path.home() / ".cache/selfplay/pons-scores.json"),
+        help="where the solver's move scores are kept (default ~/.cache/selfplay)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    p.set_defaults(run=_eval)
 
     p = sub.add_parser("ladder", help="round robin and Elo ratings", description=players)
     p.add_argument("players", nargs="+", help="two or more players")

@@ -97,3 +97,16 @@ def test_ladder_rates_stronger_players_higher(capsys):
 def test_unknown_player_is_a_clear_error(capsys):
     code, _, err = run(capsys, "arena", "nobody", "random", "--game", "tictactoe")
     assert code == 2 and "unknown player 'nobody'" in err and "minimax:DEPTH" in err
+
+
+def test_eval_reports_optimal_move_rates(capsys, tmp_path):
+    from conftest import ROOT
+
+    pons = ROOT.parent / "shared" / "connect4"
+    if not pons.is_dir():
+        pytest.skip("../shared/connect4 is not here")
+    code, out, _ = run(capsys, "eval", "solver", "--pons", str(pons), "--sets", "End-Easy",
+                       "--limit", "5", "--cache", str(tmp_path / "c.json"), "--json")  # fmt: skip
+    assert code == 0
+    rows = json.loads(out.strip().splitlines()[-1])["rows"]
+    assert rows[0]["set"] == "End-Easy" and rows[0]["weak"] == rows[0]["strong"] == 1.0
