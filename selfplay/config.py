@@ -204,6 +204,18 @@ class ArenaConfig:
     0.6)."""
     validation_games: int = 256
     """One-player games: the size of the fixed validation set the solve rate is measured on."""
+    strength_every: int = 5
+    """Generations between strength measurements of the best network; 0 = never."""
+    baselines: str = "random,minimax:2"
+    """Comma-separated players the best network is rated against (see `selfplay arena`); the
+    first is the Elo anchor at 0. Two-player games only."""
+    baseline_games: int = 20
+    """Games against each baseline per measurement (even: both colours)."""
+    pons_dir: str = ""
+    """Connect Four: folder of Pascal Pons' test sets (e.g. ../shared/connect4) to log the share
+    of optimal moves on; empty = off."""
+    pons_positions: int = 100
+    """Connect Four: positions from each of the End-Easy, Middle-Easy and Middle-Medium sets."""
 
     def __post_init__(self) -> None:
         _validate(
@@ -225,6 +237,15 @@ class ArenaConfig:
                 f"threshold must be in (0, 1), got {self.threshold}": 0 < self.threshold < 1,
                 f"validation_games must be >= 1, got {self.validation_games}": (
                     self.validation_games >= 1
+                ),
+                f"strength_every must be >= 0, got {self.strength_every}": (
+                    self.strength_every >= 0
+                ),
+                f"baseline_games must be even and >= 2, got {self.baseline_games}": (
+                    self.baseline_games >= 2 and self.baseline_games % 2 == 0
+                ),
+                f"pons_positions must be >= 1, got {self.pons_positions}": (
+                    self.pons_positions >= 1
                 ),
             },
         )
@@ -653,6 +674,6 @@ def smoke(config: RunConfig) -> RunConfig:
         ),
         arena=dataclasses.replace(
             config.arena, simulations=4, batch=4, max_games=8, threshold_games=4,
-            validation_games=8,
+            validation_games=8, baseline_games=2, pons_positions=4,
         ),
     )  # fmt: skip

@@ -31,6 +31,7 @@ from selfplay.config import RunConfig, format_config, from_dict, parse_overrides
 from selfplay.gating import BestNetwork
 from selfplay.learner import Learner
 from selfplay.replay import GameRecord, ReplayBuffer
+from selfplay.strength import StrengthMonitor
 
 CHECKPOINT, REPLAY, CONFIG = "checkpoint.pt", "replay.npz", "config.json"
 
@@ -131,6 +132,7 @@ def train(
     from torch.utils.tensorboard import SummaryWriter  # imports tensorboard: only when training
 
     writer = SummaryWriter(str(run_dir / "tensorboard"))
+    monitor = StrengthMonitor(game, config, run_dir, _device())
     console.print(f"{workers} self-play workers, learner on {_device()}, logs in {writer.log_dir}")
     try:
         while not config.generations or run.generation < config.generations:
@@ -155,6 +157,8 @@ def train(
                 metrics |= best.consider(learner.model, run.generation, rng)
                 if metrics["arena/promoted"]:
                     pool.publish(best.generation, best.weights())
+            if monitor.due(run.generation):
+                metrics |= monitor.measure(best.model, run.generation)
             _log(writer, console, run.generation, metrics, records, game)
             if run.generation % config.checkpoint_every == 0:
                 _checkpoint(run_dir, run, game)

@@ -33,7 +33,8 @@ def _config(tmp_path, *overrides: str):
 
 def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
     seen = []
-    config = _config(tmp_path, "arena.gate=sprt")  # the tic-tac-toe preset turns gating off
+    # The tic-tac-toe preset turns gating off; turn it on, and measure strength every time.
+    config = _config(tmp_path, "arena.gate=sprt", "arena.strength_every=1")
     run_dir = train(config, on_generation=lambda g, m, pool: seen.append((g, m)))
     assert [g for g, _ in seen] == [1, 2]
     assert (run_dir / CONFIG).exists() and json.loads((run_dir / CONFIG).read_text())["game"]
@@ -45,6 +46,9 @@ def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
     assert metrics["selfplay/positions_per_s"] > 0 and "learner/total_loss" in metrics
     assert metrics["arena/games"] >= 4 and metrics["arena/promoted"] in (0.0, 1.0)
     assert payload["best"]["generation"] == metrics["arena/best_generation"]
+    assert (
+        0 <= metrics["strength/score_vs_minimax:2"] <= 1 and "strength/elo_over_random" in metrics
+    )
 
 
 def test_resume_continues_from_the_checkpoint(tmp_path):
