@@ -173,6 +173,21 @@ def _eval(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _play(args: argparse.Namespace, console: Console) -> int:
+    from selfplay.checkpoint import load_checkpoint
+    from selfplay.config import from_dict
+    from selfplay.play import PlaySession, run_terminal
+    from selfplay.players import NetworkPlayer
+
+    spec = args.game or from_dict(load_checkpoint(args.checkpoint).get("config", {})).game
+    game = games.make(spec)
+    engine = NetworkPlayer.from_checkpoint(args.checkpoint, game, simulations=args.simulations)
+    human = 0 if args.color == "first" else 1
+    session = PlaySession(game, engine, human=human, seed=args.seed)
+    run_terminal(session)
+    return 0
+
+
 def _explain(score: int) -> str:
     """Pons' scale in words: 22 - k where the winner wins with its k-th stone."""
     if score == 0:
@@ -211,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", help="the second player")
     _match_options(p)
     p.set_defaults(run=_arena)
+
+    p = sub.add_parser("play", help="play against a checkpoint in the terminal")
+    p.add_argument("checkpoint", help="a run's checkpoint.pt")
+    p.add_argument("--color", choices=["first", "second"], default="first", help="your side")
+    p.add_argument("--simulations", type=int, default=200, help="engine simulations per move")
+    p.add_argument("--game", default=None, help="game spec (default: the checkpoint's game)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(run=_play)
 
     p = sub.add_parser("eval", help="optimal-move rates on Pons' solved Connect Four positions")
     p.add_argument("player", help="a checkpoint (or any player spec, e.g. solver, minimax:4)")

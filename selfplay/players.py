@@ -150,7 +150,8 @@ class NetworkPlayer:
         device: str = "auto",
         name: str | None = None,
     ) -> NetworkPlayer:
-        """The learner's network saved at ``path`` (a training run's checkpoint), searching with
+        """The network saved at ``path`` (a training run's checkpoint: its gated best network,
+        or the learner's when it has none), searching with
         the run's own search settings made deterministic (``evaluation_config``) and
         ``simulations`` simulations, or playing its raw policy when ``raw_policy``.
 
@@ -175,7 +176,10 @@ class NetworkPlayer:
             except games.GameLoadError as e:
                 raise CheckpointError(path, f"cannot make its game: {e}") from e
         check_compatible(payload, game.spec, path=path)
-        learner = payload.get("learner")
+        # A training run's checkpoint holds the gated best network (what self-play uses) and
+        # the learner's latest one; play the best where there is one.
+        best = payload.get("best")
+        learner = best if isinstance(best, dict) and "model" in best else payload.get("learner")
         weights = learner.get("model") if isinstance(learner, dict) else None
         if not isinstance(weights, dict):
             raise CheckpointError(path, "holds no network weights (payload['learner']['model'])")
@@ -191,7 +195,7 @@ class NetworkPlayer:
             None if raw_policy else evaluation_config(config.mcts, simulations=simulations)
         )
         if name is None:
-            generation = payload.get("generation")
+            generation = learner.get("generation", payload.get("generation"))
             stem = Path(path).stem + (f"@{generation}" if isinstance(generation, int) else "")
             name = f"{stem}/policy" if raw_policy else f"{stem}/{simulations}"
         return cls(model, search_config, device=device, name=name)
