@@ -27,17 +27,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from selfplay.evaluation import SETS  # file -> Pons' name for it
 from selfplay.solver import Connect4Solver
 
 REPO = Path(__file__).resolve().parents[1]
-SETS = {  # file -> Pons' name for it
-    "Test_L3_R1": "End-Easy",
-    "Test_L2_R1": "Middle-Easy",
-    "Test_L2_R2": "Middle-Medium",
-    "Test_L1_R1": "Begin-Easy",
-    "Test_L1_R2": "Begin-Medium",
-    "Test_L1_R3": "Begin-Hard",
-}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
