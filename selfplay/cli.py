@@ -184,7 +184,23 @@ def _play(args: argparse.Namespace, console: Console) -> int:
     engine = NetworkPlayer.from_checkpoint(args.checkpoint, game, simulations=args.simulations)
     human = 0 if args.color == "first" else 1
     session = PlaySession(game, engine, human=human, seed=args.seed)
-    run_terminal(session)
+    if not args.web:
+        run_terminal(session)
+        return 0
+    from selfplay.web import WebGame, make_server
+
+    web = WebGame(session)
+    with web.lock:
+        web.engine_replies()
+    server = make_server(web, args.host, args.port)
+    host, port = server.server_address[:2]
+    console.print(f"playing {game.spec.name} at http://{host}:{port}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0
 
 
@@ -233,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulations", type=int, default=200, help="engine simulations per move")
     p.add_argument("--game", default=None, help="game spec (default: the checkpoint's game)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--web", action="store_true", help="serve a page to play in the browser")
+    p.add_argument("--host", default="127.0.0.1", help="address the page is served on")
+    p.add_argument("--port", type=int, default=8000, help="port of the page (default 8000)")
     p.set_defaults(run=_play)
 
     p = sub.add_parser("eval", help="optimal-move rates on Pons' solved Connect Four positions")
