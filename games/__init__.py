@@ -6,6 +6,10 @@ A game is named by a *spec* string, accepted everywhere a game is taken (CLI, co
   under the entry-point group ``selfplay.games``);
 - a file and a class: ``"path/to/my_game.py:MyGame"``;
 - a module and a class: ``"package.module:MyGame"``.
+
+A class may be a ``Game`` or a ``TextTask`` (made into a ``TextGame``). Options for its
+constructor follow an ``@``: ``"countdown@k=3,mode=guided"`` makes ``Countdown(k=3,
+mode="guided")``; values that read as numbers become numbers.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from games.base import TERMINAL, Game, GameSpec, IllegalActionError, TwoPlayerGame
+from games.text.task import TextGame, TextTask
 
 __all__ = [
     "BUILTIN_GAMES",
@@ -37,6 +43,9 @@ BUILTIN_GAMES = {
     "tictactoe": "games.tictactoe:TicTacToe",
     "connect4": "games.connect4:ConnectFour",
     "othello": "games.othello:Othello",
+    "countdown": "games.text.countdown:Countdown",
+    "game24": "games.text.game24:Game24",
+    "addition": "games.text.addition:Addition",
 }
 
 
@@ -59,26 +68,53 @@ def make(spec: str) -> Game:
     if not isinstance(spec, str) or not spec.strip():
         raise GameLoadError(f"a game spec must be a non-empty string, got {spec!r}")
     spec = spec.strip()
+    name, _, option_text = spec.partition("@")
+    options = _parse_options(option_text, spec)
     registered = available()
-    if spec in registered:
-        target = registered[spec]
-    elif ":" in spec:
-        target = spec
+    if name in registered:
+        target = registered[name]
+    elif ":" in name:
+        target = name
     else:
         raise GameLoadError(
-            f"unknown game {spec!r}; registered games: {', '.join(sorted(registered))}; "
+            f"unknown game {name!r}; registered games: {', '.join(sorted(registered))}; "
             "or give 'path/to/file.py:ClassName' or 'package.module:ClassName'"
         )
     cls = _load_class(target, spec)
     try:
-        game = cls()
+        made = cls(**options)
+    except TypeError as e:
+        accepted = ", ".join(p for p in inspect.signature(cls).parameters) or "none"
+        raise GameLoadError(
+            f"game {spec!r}: {cls.__name__} does not take these options ({e}); "
+            f"its options: {accepted}"
+        ) from e
     except Exception as e:  # a user's constructor: report it as a load problem
         raise GameLoadError(f"game {spec!r}: {cls.__name__}() failed: {e}") from e
+    game = TextGame(made) if isinstance(made, TextTask) else made
     game.source = spec  # lets other processes (Ray workers) make the same game again
     return game
 
 
-def _load_class(target: str, spec: str) -> type[Game]:
+def _parse_options(text: str, spec: str) -> dict[str, int | float | str]:
+    """``"k=3,mode=guided"`` -> {"k": 3, "mode": "guided"}."""
+    options: dict[str, int | float | str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.isidentifier():
+            raise GameLoadError(f"game {spec!r}: options are name=value pairs, got {item!r}")
+        for kind in (int, float):
+            try:
+                options[key] = kind(value)
+                break
+            except ValueError:
+                continue
+        else:
+            options[key] = value
+    return options
+
+
+def _load_class(target: str, spec: str) -> type[Game] | type[TextTask]:
     where, _, name = target.rpartition(":")
     if not where or not name:
         raise GameLoadError(f"game {spec!r}: expected 'file.py:ClassName' or 'module:ClassName'")
@@ -92,8 +128,12 @@ def _load_class(target: str, spec: str) -> type[Game]:
     cls = getattr(module, name, None)
     if cls is None:
         raise GameLoadError(f"game {spec!r}: {where} has no attribute {name!r}")
+    if isinstance(cls, type) and issubclass(cls, TextTask):
+        return cls
     if not (isinstance(cls, type) and issubclass(cls, Game)):
-        raise GameLoadError(f"game {spec!r}: {name} is not a subclass of games.Game")
+        raise GameLoadError(
+            f"game {spec!r}: {name} is not a subclass of games.Game or games.text.TextTask"
+        )
     if not isinstance(getattr(cls, "spec", None), GameSpec):
         raise GameLoadError(f"game {spec!r}: {name}.spec must be a games.GameSpec")
     return cls

@@ -38,6 +38,7 @@ class GameSpec:
     num_actions: int  # size of the action space A; actions are 0..A-1
     observation_shape: tuple[int, ...]  # shape of one observation, without the batch dim
     max_game_length: int  # upper bound on plies from the initial state to a terminal one
+    vocabulary_size: int = 0  # > 0: observations are token ids 0..V-1 (0 = padding), text games
 
     def __post_init__(self) -> None:
         problems = []
@@ -54,6 +55,10 @@ class GameSpec:
             problems.append(f"observation_shape must be a tuple of positive ints, got {shape!r}")
         if not isinstance(self.max_game_length, int) or self.max_game_length < 1:
             problems.append(f"max_game_length must be an int >= 1, got {self.max_game_length!r}")
+        if not isinstance(self.vocabulary_size, int) or self.vocabulary_size < 0:
+            problems.append(f"vocabulary_size must be an int >= 0, got {self.vocabulary_size!r}")
+        elif self.vocabulary_size and len(shape) != 1:
+            problems.append(f"token observations must be 1-D [T], got shape {shape!r}")
         if problems:
             raise ValueError(f"invalid GameSpec {self.name!r}: " + "; ".join(problems))
 

@@ -20,6 +20,7 @@ from rich.table import Table
 
 import games
 from games.conformance import check_game
+from selfplay.text_eval import METHODS as TEXT_METHODS
 
 
 def _games(args: argparse.Namespace, console: Console) -> int:
@@ -146,6 +147,11 @@ def _eval(args: argparse.Namespace, console: Console) -> int:
     from selfplay import evaluation
     from selfplay.players import make_player
 
+    game_spec = args.game or _checkpoint_game(args.player)
+    if game_spec and games.make(game_spec).spec.vocabulary_size:
+        return _eval_text(args, games.make(game_spec), console)
+    if not args.pons:
+        raise ValueError("connect4 evaluation needs --pons DIR, the folder of Pons' test sets")
     game = games.make("connect4")
     sets = evaluation.load_pons_sets(args.pons, limit=args.limit, names=args.sets)
     with Progress(console=console, transient=True) as progress:
@@ -170,6 +176,47 @@ def _eval(args: argparse.Namespace, console: Console) -> int:
     console.print(table)
     if args.json:
         print(json.dumps({"player": player.name, "rows": rows}))
+    return 0
+
+
+def _checkpoint_game(path: str) -> str | None:
+    """The game a checkpoint's run trained on, or None when ``path`` is not a file."""
+    if not Path(path).is_file():
+        return None
+    from selfplay.checkpoint import load_checkpoint
+    from selfplay.config import from_dict
+
+    return from_dict(load_checkpoint(path).get("config", {})).game
+
+
+def _eval_text(args: argparse.Namespace, game, console: Console) -> int:
+    from selfplay.players import NetworkPlayer
+    from selfplay.text_eval import evaluate_text
+
+    if not Path(args.player).is_file():
+        raise ValueError(f"text games are evaluated from a checkpoint; no file {args.player!r}")
+    player = NetworkPlayer.from_checkpoint(args.player, game, simulations=args.simulations)
+    splits = args.splits or list(game.task.splits)
+    prompts = {split: game.task.test_prompts(split, limit=args.limit) for split in splits}
+    table = Table(title=f"{game.task.describe()}: share of held-out problems solved")
+    for column in ("split", "method", "problems", "solved", "verifier calls", "seconds"):
+        table.add_column(column, justify="left" if column in ("split", "method") else "right")
+    with console.status("evaluating") as status:
+        scores = evaluate_text(
+            game, player.evaluator, prompts, player.search_config,
+            np.random.default_rng(args.seed), methods=args.methods,
+            on_done=lambda s: status.update(f"done: {s.split} {s.method} {s.solved:.1%}"),
+        )  # fmt: skip
+    for s in scores:
+        table.add_row(s.split, s.method, str(s.problems), f"{s.solved:.1%}",
+                      f"{s.verifier_calls:.1f}", f"{s.seconds:.1f}")  # fmt: skip
+    console.print(table)
+    console.print(
+        f"searches: {player.search_config.simulations} simulations per token; best-of-N: N = "
+        "the mean verifier calls of search-verifier, sampled at temperature 1"
+    )
+    if args.json:
+        print(json.dumps({"game": game.source, "scores": [vars(s) for s in scores]}))
     return 0
 
 
@@ -254,10 +301,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port of the page (default 8000)")
     p.set_defaults(run=_play)
 
-    p = sub.add_parser("eval", help="optimal-move rates on Pons' solved Connect Four positions")
-    p.add_argument("player", help="a checkpoint (or any player spec, e.g. solver, minimax:4)")
-    p.add_argument("--pons", required=True, help="folder of Pons' six test sets")
-    p.add_argument("--limit", type=int, default=None, help="first N positions of each set")
+    p = sub.add_parser(
+        "eval",
+        help="Connect Four: optimal-move rates on Pons' solved positions; text games: "
+        "held-out solve rates by every method",
+    )
+    p.add_argument("player", help="a checkpoint (or for connect4 a player spec: solver, ...)")
+    p.add_argument("--pons", help="connect4: folder of Pons' six test sets")
+    p.add_argument("--game", default=None, help="game spec (default: the checkpoint's game)")
+    p.add_argument("--limit", type=int, default=None, help="first N positions/problems of each set")
+    p.add_argument("--splits", nargs="+", default=None, help="text games: test splits (all)")
+    p.add_argument(
+        "--methods", nargs="+", default=list(TEXT_METHODS), choices=TEXT_METHODS,
+        help="text games: methods to run (all)",
+    )  # fmt: skip
     p.add_argument("--sets", nargs="+", default=None, help="e.g. End-Easy Test_L2_R1 (all)")
     p.add_argument("--simulations", type=int, default=100, help="search simulations per move")
     p.add_argument("--policy", action="store_true", help="play the raw policy, no search")

@@ -31,6 +31,7 @@ class BestNetwork:
         self.elo = 0.0
         self.history: list[tuple[int, float]] = [(0, 0.0)]  # (generation, Elo) per promotion
         self._search = evaluation_config(config.mcts, simulations=config.arena.simulations)
+        self._best_rate: float | None = None  # one-player games: the best's validation score
 
     def weights(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
@@ -77,18 +78,31 @@ class BestNetwork:
         return metrics
 
     def _solve_rates(self, candidate: PolicyValueNet) -> dict[str, float]:
-        # A fixed validation set: the same positions every generation.
-        rng = np.random.default_rng(self.config.seed + 1)
-        states = self.game.new_initial_states(self.config.arena.validation_games, rng=rng)
-        rates = []
-        for model in (candidate, self.model):
-            player = NetworkPlayer(model, self._search, device=self.device)
-            rates.append(solve_rate(self.game, player, states, np.random.default_rng(0)))
-        return {
-            "arena/solve_rate": rates[0],
-            "arena/best_solve_rate": rates[1],
-            "arena/promoted": float(rates[0] > rates[1]),
+        """The candidate is promoted unless it solves fewer validation problems than the best
+        network: on a fixed set and with deterministic play, a tie means "no worse", and
+        promoting it keeps self-play moving while both still solve nothing."""
+        if self._best_rate is None:
+            self._best_rate = self._solve_rate(self.model)
+        rate = self._solve_rate(candidate)
+        promoted = rate >= self._best_rate
+        metrics = {
+            "arena/solve_rate": rate,
+            "arena/best_solve_rate": self._best_rate,
+            "arena/promoted": float(promoted),
         }
+        if promoted:
+            self._best_rate = rate
+        return metrics
+
+    def _solve_rate(self, model: PolicyValueNet) -> float:
+        # A fixed validation set: the same problems every generation.
+        arena = self.config.arena
+        states = self.game.new_initial_states(
+            arena.validation_games, rng=np.random.default_rng(self.config.seed + 1)
+        )
+        search = self._search if arena.validation_player == "search" else None
+        player = NetworkPlayer(model, search, device=self.device)
+        return solve_rate(self.game, player, states, np.random.default_rng(0))
 
     def state_dict(self) -> dict:
         return {
@@ -100,6 +114,7 @@ class BestNetwork:
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
+        self._best_rate = None
         self.generation = int(state["generation"])
         self.elo = float(state["elo"])
         self.history = [(int(g), float(e)) for g, e in state["history"]]

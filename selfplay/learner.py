@@ -185,6 +185,8 @@ class Learner:
         """
         saved = state.get("model_config")
         ours = dataclasses.asdict(self.model_config)
+        if saved is not None:  # fields added since the checkpoint was saved take their defaults
+            saved = {**dataclasses.asdict(ModelConfig()), **saved}
         if saved is not None and saved != ours:
             raise ValueError(
                 f"the saved network was built with ModelConfig {saved}, this learner's is {ours}"

@@ -197,6 +197,8 @@ def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, flo
         "replay/reuse_ratio": float(replay.reuse_ratio),
         "replay/mean_age": float(replay.mean_age),
     }
+    if records and len(records[0].returns) == 1:  # one-player games: how often self-play wins
+        metrics["selfplay/solve_rate"] = float(np.mean([r.returns[0] > 0 for r in records]))
     if stats:  # rates over the whole generation's wall time, all workers together
         metrics["selfplay/simulations_per_s"] = sum(s["simulations"] for s in stats) / seconds
         metrics["selfplay/evaluator_batch"] = sum(s["evaluator_positions"] for s in stats) / max(

@@ -4,10 +4,12 @@
     logits, value = net(observations)  # [B, *spec.observation_shape] -> [B, A], [B]
     evaluate = make_evaluator(net, "cpu")  # numpy in, numpy out: what the search calls
 
-Board games (observations ``[C, H, W]``) get AlphaZero's residual tower; every other
-observation (a vector, as the one-player puzzles and text tasks have) is flattened and goes
-through a residual MLP of the same shape. Values are in [-1, 1] from the view of the player to
-move; logits cover every action, legal or not (the search masks them).
+Board games (observations ``[C, H, W]``) get AlphaZero's residual tower; text games
+(``spec.vocabulary_size > 0``: observations are right-padded token ids ``[T]``) get a small
+causal transformer read out at the last token; every other observation (a vector, as the
+one-player puzzles have) is flattened and goes through a residual MLP of the same shape. Values
+are in [-1, 1] from the view of the player to move; logits cover every action, legal or not (the
+search masks them).
 """
 
 from __future__ import annotations
@@ -63,6 +65,93 @@ class _DenseBlock(nn.Module):
         return F.relu(x + self.norm2(self.fc2(h)))
 
 
+class _TokenEmbedding(nn.Module):
+    """Token ids ``[B, L]`` (L <= T) -> token embedding + learned position embedding ``[B, L, W]``.
+
+    Both tables start N(0, 1) (torch's embedding default), so a token's identity and position
+    dominate the residual stream at initialisation; the pre-LayerNorms keep the scale in check.
+    """
+
+    def __init__(self, vocabulary: int, length: int, width: int):
+        super().__init__()
+        self.token = nn.Embedding(vocabulary, width)
+        self.position = nn.Parameter(torch.randn(length, width))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.token(ids) + self.position[: ids.shape[1]]
+
+
+class _TransformerLayer(nn.Module):
+    """A pre-LayerNorm transformer layer: x + attn(ln(x)), then x + mlp(ln(x)).
+
+    Causal multi-head self-attention (torch's fused ``scaled_dot_product_attention``, faster
+    on one CPU thread than a plain matmul-softmax-matmul at these sizes) and a 4x-wide GELU MLP;
+    no dropout (self-play data is plentiful and fresh, and evaluation must be deterministic).
+    """
+
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        self.norm2 = nn.LayerNorm(width)
+        self.fc1 = nn.Linear(width, 4 * width)
+        self.fc2 = nn.Linear(4 * width, width)
+
+    def _mlp(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Every position: ``[B, L, W]`` -> ``[B, L, W]``."""
+        b, length, width = x.shape
+        qkv = self.qkv(self.norm1(x)).view(b, length, 3, self.heads, width // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [B, heads, L, head width]
+        attended = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self._mlp(x + self.proj(attended.transpose(1, 2).reshape(b, length, width)))
+
+    def forward_at(self, x: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+        """Only the position ``last[b]`` of each row: ``[B, L, W]`` -> ``[B, W]``.
+
+        Exactly ``forward(x)[arange(B), last]``, but the queries, the output projection and the
+        MLP run on one position per row instead of L (keys and values still cover the prefix).
+        """
+        b, length, width = x.shape
+        head = width // self.heads
+        rows = torch.arange(b, device=x.device)
+        here = x[rows, last]  # [B, W]
+        w, bias = self.qkv.weight, self.qkv.bias
+        kv = F.linear(self.norm1(x), w[width:], bias[width:]).view(b, length, 2, self.heads, head)
+        k, v = kv.permute(2, 0, 3, 1, 4)  # each [B, heads, L, head width]
+        q = F.linear(self.norm1(here), w[:width], bias[:width]).view(b, self.heads, 1, head)
+        # The query sits at position last[b]: it may see keys 0..last[b] (is_causal would align
+        # a one-row query with key 0 instead).
+        visible = torch.arange(length, device=x.device) <= last[:, None]  # [B, L]
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=visible[:, None, None, :])
+        return self._mlp(here + self.proj(attended.reshape(b, width)))
+
+
+class _CausalTransformer(nn.Module):
+    """``layers`` transformer layers and a final LayerNorm, read out at one position per row.
+
+    The last layer computes only the read-out position (``_TransformerLayer.forward_at``): the
+    other positions of its output would be thrown away, so this saves most of a layer.
+    """
+
+    def __init__(self, width: int, heads: int, layers: int):
+        super().__init__()
+        self.layers = nn.ModuleList(_TransformerLayer(width, heads) for _ in range(layers))
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, x: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+        """``[B, L, W]`` and read-out positions ``[B]`` -> ``[B, W]``."""
+        if not self.layers:
+            return self.norm(x[torch.arange(len(x), device=x.device), last])
+        for layer in self.layers[:-1]:
+            x = layer(x)
+        return self.norm(self.layers[-1].forward_at(x, last))
+
+
 class PolicyValueNet(nn.Module):
     """AlphaZero's policy-value network for ``spec``'s observations.
 
@@ -70,6 +159,23 @@ class PolicyValueNet(nn.Module):
     ``config.channels`` wide, a policy head (1x1 conv to 2 planes, linear to A logits) and a
     value head (1x1 conv to 1 plane, linear to ``config.value_hidden``, ReLU, linear, tanh).
     Any other observation shape is flattened and the convolutions become linear layers.
+
+    Text games (``spec.vocabulary_size > 0``; observations ``[T]`` of float token ids, 0 =
+    padding on the right, the first token never 0) get a GPT-style trunk ``config.channels``
+    wide:
+
+    - token embedding (vocabulary x width) + learned position embedding (T x width): the
+      prompts are short and of bounded length T, so a learned table is the simplest choice;
+    - ``config.blocks`` pre-LayerNorm layers of causal self-attention (``config.heads`` heads)
+      and a 4x GELU MLP, no dropout: pre-LN trains stably with little or no warm-up;
+    - a final LayerNorm, read out at each row's last real token (index = real tokens - 1),
+      which has seen the whole prompt and answer so far, as a language model's next-token
+      position does;
+    - the same policy head (linear to A logits) and value head (linear to
+      ``config.value_hidden``, ReLU, linear, tanh) as the vector trunk.
+
+    Attention is causal, so the padding after the last real token never reaches the read-out
+    position: no padding mask is needed, and each batch is cut to its longest row first.
     """
 
     def __init__(self, spec: GameSpec, config: ModelConfig):
@@ -81,8 +187,20 @@ class PolicyValueNet(nn.Module):
         self.spec, self.config = spec, config
         self.observation_shape = tuple(spec.observation_shape)
         width, actions = config.channels, spec.num_actions
-        self.convolutional = len(self.observation_shape) == 3
-        if self.convolutional:
+        self.convolutional = len(self.observation_shape) == 3 and not spec.vocabulary_size
+        self.text = spec.vocabulary_size > 0
+        if self.text:
+            if width % config.heads:
+                raise ValueError(
+                    f"ModelConfig: channels ({width}) must divide by heads ({config.heads})"
+                )
+            self.stem = _TokenEmbedding(spec.vocabulary_size, self.observation_shape[0], width)
+            self.tower = _CausalTransformer(width, config.heads, config.blocks)
+            self.policy_head = nn.Linear(width, actions)
+            self.value_head = nn.Sequential(
+                nn.Linear(width, config.value_hidden), nn.ReLU(), nn.Linear(config.value_hidden, 1)
+            )
+        elif self.convolutional:
             planes, height, breadth = self.observation_shape
             area = height * breadth
             self.stem = nn.Sequential(
@@ -125,8 +243,45 @@ class PolicyValueNet(nn.Module):
                 f"{self.spec.name}: observations must have shape [B, "
                 f"{', '.join(map(str, self.observation_shape))}], got {list(observations.shape)}"
             )
-        trunk = self.tower(self.stem(observations))
+        trunk = self._text_trunk(observations) if self.text else self.tower(self.stem(observations))
         return self.policy_head(trunk), torch.tanh(self.value_head(trunk)).squeeze(-1)
+
+    def _text_trunk(self, observations: torch.Tensor) -> torch.Tensor:
+        """Float token ids ``[B, T]`` -> the final hidden state at each row's last token."""
+        if len(observations) == 0:
+            return observations.new_zeros(0, self.config.channels)
+        ids = observations.long()
+        real = ids != 0
+        lengths = real.sum(dim=1)
+        # One host sync for every check and the cut: min, max, shortest and longest row, and
+        # whether a real token follows padding anywhere.
+        low, high, shortest, longest, gap = torch.stack(
+            [
+                ids.min(),
+                ids.max(),
+                lengths.min(),
+                lengths.max(),
+                (real[:, 1:] & ~real[:, :-1]).any().long(),
+            ]
+        ).tolist()
+        vocabulary = self.spec.vocabulary_size
+        if low < 0 or high >= vocabulary:
+            raise ValueError(
+                f"{self.spec.name}: token ids must be in [0, {vocabulary}), got ids from {low} "
+                f"to {high}"
+            )
+        if shortest == 0:
+            rows = torch.nonzero(lengths == 0).flatten().tolist()
+            raise ValueError(
+                f"{self.spec.name}: observation rows {rows[:10]} are all padding (token 0); "
+                "every row needs at least its begin token"
+            )
+        if gap:
+            raise ValueError(
+                f"{self.spec.name}: a real token follows padding (token 0); padding must only "
+                "fill the end of a row"
+            )
+        return self.tower(self.stem(ids[:, :longest]), lengths - 1)
 
 
 def count_parameters(model: nn.Module) -> int:

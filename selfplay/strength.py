@@ -1,6 +1,7 @@
 """How strong the best network is, measured during training every few generations: Elo
-ratings against fixed baselines, and for Connect Four the share of optimal moves on Pascal
-Pons' solved positions. Both go to TensorBoard."""
+ratings against fixed baselines, for Connect Four the share of optimal moves on Pascal Pons'
+solved positions, and for text games the share of test problems the network alone solves. All
+go to TensorBoard."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from games.base import Game
 from selfplay.arena import fit_elo, play_match
 from selfplay.config import RunConfig
 from selfplay.evaluation import evaluate, load_pons_sets, move_scores
-from selfplay.model import PolicyValueNet
+from selfplay.model import PolicyValueNet, make_evaluator
 from selfplay.players import NetworkPlayer, Player, evaluation_config, make_player
+from selfplay.text_eval import decode
 
 PONS_SETS = ("End-Easy", "Middle-Easy", "Middle-Medium")  # cheap to label with the solver
 
@@ -29,6 +31,13 @@ class StrengthMonitor:
         two_players = game.spec.num_players == 2
         self.baselines: list[Player] = [make_player(s, game) for s in specs] if two_players else []
         self.search = evaluation_config(config.mcts, simulations=arena.simulations)
+        self.text_tests = {}
+        task = getattr(game, "task", None)
+        if task is not None and arena.test_problems:
+            self.text_tests = {
+                split: game.states_from_prompts(task.test_prompts(split, limit=arena.test_problems))
+                for split in task.splits
+            }
         self.pons = None
         if arena.pons_dir and game.spec.name == "connect4":
             sets = load_pons_sets(arena.pons_dir, limit=arena.pons_positions, names=PONS_SETS)
@@ -36,7 +45,8 @@ class StrengthMonitor:
 
     def due(self, generation: int) -> bool:
         every = self.config.arena.strength_every
-        return bool(every) and generation % every == 0 and bool(self.baselines or self.pons)
+        measures = self.baselines or self.pons or self.text_tests
+        return bool(every) and generation % every == 0 and bool(measures)
 
     def measure(self, model: PolicyValueNet, generation: int) -> dict[str, float]:
         rng = np.random.default_rng([self.config.seed, generation, 7])
@@ -54,6 +64,9 @@ class StrengthMonitor:
             anchor = self.baselines[0].name
             ratings = fit_elo(results, anchor=anchor)
             metrics[f"strength/elo_over_{anchor}"] = ratings["best"]
+        for split, states in self.text_tests.items():
+            final = decode(self.game, make_evaluator(model, self.device), states, rng)
+            metrics[f"strength/greedy_{split}"] = float((self.game.returns(final)[:, 0] > 0).mean())
         if self.pons is not None:
             sets, scores = self.pons
             for row in evaluate(best, sets, scores, rng):

@@ -72,6 +72,9 @@ class SelfPlayWorker:
         # Per slot, the current game's plies so far: (observation, policy, player, action).
         self._history: list[list[tuple[np.ndarray, np.ndarray, int, int]]] = [[] for _ in range(b)]
         self._tree: Tree | None = None
+        # Text games also keep each finished answer, with an empty policy target, so the
+        # network learns to value answers: the verifier-hidden search relies on that.
+        self._keep_final = game.spec.vocabulary_size > 0
         self._reset_stats()
 
     @property
@@ -160,6 +163,11 @@ class SelfPlayWorker:
         if len(done) == 0:
             return []
         returns = game.returns(self.states[done])
+        if self._keep_final:
+            final = game.observation_tensor(self.states[done])
+            empty = np.zeros(game.spec.num_actions, np.float32)
+            for i, b in enumerate(done):
+                self._history[b].append((final[i], empty, 0, -1))
         records = []
         for i, b in enumerate(done):
             obs, pol, who, moves = zip(*self._history[b], strict=True)

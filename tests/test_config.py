@@ -133,7 +133,7 @@ def test_unknown_key_lists_the_valid_keys_of_its_section():
     with pytest.raises(ConfigError) as e:
         parse_overrides(["model.block=2"])
     assert str(e.value) == (
-        "unknown key 'model.block'; valid keys under model: blocks, channels, value_hidden; "
+        "unknown key 'model.block'; valid keys under model: blocks, channels, heads, value_hidden; "
         "did you mean 'model.blocks'?"
     )
 
@@ -169,7 +169,7 @@ def test_a_section_cannot_be_assigned():
         parse_overrides(["model=3"])
     assert str(e.value) == (
         "'model' is a section and cannot be assigned; set its fields instead, e.g. model.X=...; "
-        "valid keys under model: blocks, channels, value_hidden"
+        "valid keys under model: blocks, channels, heads, value_hidden"
     )
 
 
@@ -300,9 +300,13 @@ def test_resolve_reports_bad_args():
 
 def test_field_docs_reads_attribute_docstrings():
     assert field_docs(ModelConfig) == {
-        "blocks": "Residual blocks (AlphaZero: 19 or 39); 0 = the stem and the heads only.",
-        "channels": "Convolution channels in every block (AlphaZero: 256).",
+        "blocks": "Residual blocks (AlphaZero: 19 or 39); 0 = the stem and the heads only. "
+        "Text games:\nthe transformer's layers.",
+        "channels": "Convolution channels in every block (AlphaZero: 256). Text games: the "
+        "transformer's\nwidth (d_model).",
         "value_hidden": "Width of the value head's hidden layer (AlphaZero: 256).",
+        "heads": "Attention heads of the transformer used by text games; channels must divide by "
+        "it.",
     }
     # Continuation lines lose the source's indentation.
     assert field_docs(SelfPlayConfig)["temperature_moves"] == (
@@ -396,7 +400,8 @@ def test_from_dict_takes_defaults_for_missing_keys_and_ints_for_floats():
     [
         (
             {"model": {"layers": 3}},
-            "unknown key 'model.layers'; valid keys under model: blocks, channels, value_hidden",
+            "unknown key 'model.layers'; valid keys under model: blocks, channels, heads, "
+            "value_hidden",
         ),
         ({"nmae": "x"}, "unknown key 'nmae'; valid keys at the top level: checkpoint_every, "),
         ({"mcts": 3}, "'mcts' is a section and cannot be assigned"),

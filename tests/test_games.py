@@ -44,7 +44,11 @@ def test_make_builtin_and_module_specs():
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("chess", "unknown game 'chess'; registered games: connect4, othello, tictactoe"),
+        (
+            "chess",
+            "unknown game 'chess'; registered games: addition, connect4, countdown, game24, "
+            "othello, tictactoe",
+        ),
         ("no/such/file.py:Game", "no such file"),
         ("games.tictactoe:Nope", "has no attribute 'Nope'"),
         ("games.base:GameSpec", "is not a subclass of games.Game"),

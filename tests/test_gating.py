@@ -84,7 +84,12 @@ def test_one_player_games_gate_on_the_validation_solve_rate(monkeypatch):
     torch.manual_seed(0)
     initial = PolicyValueNet(game.spec, config.model)
     best = BestNetwork(game, config, initial, "cpu")
-    rates = iter([0.5, 0.25])  # candidate, then best
+    rates = iter([0.25, 0.5, 0.4, 0.5])  # best, candidate 1, candidate 2, candidate 3
     monkeypatch.setattr(gating, "solve_rate", lambda *args, **kwargs: next(rates))
-    metrics = best.consider(PolicyValueNet(game.spec, config.model), 1, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    metrics = best.consider(PolicyValueNet(game.spec, config.model), 1, rng)
     assert metrics["arena/promoted"] == 1.0 and metrics["arena/solve_rate"] == 0.5
+    metrics = best.consider(PolicyValueNet(game.spec, config.model), 2, rng)  # worse: kept
+    assert metrics["arena/promoted"] == 0.0 and metrics["arena/best_solve_rate"] == 0.5
+    metrics = best.consider(PolicyValueNet(game.spec, config.model), 3, rng)  # a tie promotes
+    assert metrics["arena/promoted"] == 1.0 and best.generation == 3

@@ -88,3 +88,28 @@ def test_a_killed_worker_is_replaced_and_the_run_goes_on(tmp_path):
     train(config, on_generation=kill_one)
     assert len(seen) == 3
     assert seen[-1] >= 1  # the dead worker was noticed and replaced; the run finished
+
+
+def test_a_text_game_trains_and_its_checkpoint_evaluates(tmp_path, capsys):
+    """countdown runs the same loop: validation gating, greedy test solve rates in the
+    strength metrics, and `selfplay eval` on the checkpoint reports every method."""
+    from selfplay.cli import main
+
+    base = smoke(resolve(["game=countdown@k=3,mode=guided", f"run_dir={tmp_path}", "name=cd"]))
+    config = parse_overrides(["arena.strength_every=1"], base=base)
+    seen = []
+    run_dir = train(config, on_generation=lambda g, m, pool: seen.append(m))
+    metrics = seen[-1]
+    assert 0 <= metrics["arena/solve_rate"] <= 1 and "arena/best_solve_rate" in metrics
+    assert 0 <= metrics["selfplay/solve_rate"] <= 1
+    assert set(metrics) >= {"strength/greedy_seen", "strength/greedy_heldout"}
+    assert load_checkpoint(run_dir / CHECKPOINT)["game"]["vocabulary_size"] > 0
+
+    capsys.readouterr()
+    code = main(["eval", str(run_dir / CHECKPOINT), "--limit", "6", "--simulations", "4",
+                 "--json"])  # fmt: skip
+    assert code == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["game"] == "countdown@k=3,mode=guided"
+    methods = {(s["split"], s["method"]) for s in report["scores"]}
+    assert len(methods) == 10 and all(s["problems"] == 6 for s in report["scores"])

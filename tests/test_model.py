@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from toy_games import LineWalk
 
 import games
 from games.base import GameSpec
-from selfplay.config import ModelConfig
+from selfplay.config import ConfigError, ModelConfig, parse_overrides
 from selfplay.mcts import SearchConfig, search
 from selfplay.model import PolicyValueNet, count_parameters, make_evaluator, pick_device
 
@@ -203,3 +204,187 @@ def test_evaluator_on_the_gpu_matches_the_cpu():
     assert logits.dtype == np.float32 and isinstance(values, np.ndarray)
     np.testing.assert_allclose(logits, cpu_logits, rtol=1e-2, atol=1e-2)  # TF32 allowed
     np.testing.assert_allclose(values, cpu_values, rtol=1e-2, atol=1e-2)
+
+
+# -- Text games: the causal transformer ---------------------------------------------------------
+
+V, T = 11, 8
+TEXT = GameSpec(name="toytext", version=1, num_players=1, num_actions=V,
+                observation_shape=(T,), max_game_length=T, vocabulary_size=V)  # fmt: skip
+TEXT_CONFIG = ModelConfig(blocks=2, channels=16, value_hidden=8, heads=4)
+
+
+def _token_rows(lengths, length=T, seed=0) -> torch.Tensor:
+    """Float token ids ``[len(lengths), length]``: random real tokens, then padding (0)."""
+    rng = np.random.default_rng(seed)
+    ids = np.zeros((len(lengths), length), np.float32)
+    for row, n in enumerate(lengths):
+        ids[row, :n] = rng.integers(1, V, n)
+    return torch.from_numpy(ids)
+
+
+def _text_net(spec: GameSpec = TEXT, config: ModelConfig = TEXT_CONFIG, seed: int = 0):
+    return _net(spec, config, seed).eval()
+
+
+@pytest.mark.parametrize("blocks", [0, 2])
+@pytest.mark.parametrize("lengths", [[1], [3, 8, 1, 5, 2]], ids=["batch1", "batch5"])
+def test_text_net_shapes_and_value_range(blocks, lengths):
+    net = _net(TEXT, ModelConfig(blocks=blocks, channels=16, value_hidden=8, heads=4))
+    assert net.text and not net.convolutional
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in net.modules())
+    obs = _token_rows(lengths)
+    for mode in (net.train, net.eval):
+        mode()
+        logits, values = net(obs)
+        assert logits.shape == (len(lengths), V) and logits.dtype == torch.float32
+        assert values.shape == (len(lengths),) and values.dtype == torch.float32
+        assert torch.all(values.abs() <= 1) and torch.isfinite(logits).all()
+
+
+def test_text_values_are_squashed_by_tanh():
+    net = _text_net()
+    for bias, sign in ((20.0, 1.0), (-20.0, -1.0)):
+        with torch.no_grad():
+            net.value_head[-1].bias.fill_(bias)
+            _, values = net(_token_rows([2, 5, 8]))
+        assert torch.all(values.abs() <= 1) and torch.all(values * sign > 0.99)
+
+
+def test_text_last_layer_read_out_matches_the_full_layer():
+    """``forward_at`` (the last layer, computed at the read-out positions only) is the full
+    layer's output at those positions."""
+    layer = _text_net().tower.layers[0]
+    x = torch.randn(6, T, 16)
+    last = torch.tensor([0, 7, 3, 5, 1, 7])
+    with torch.no_grad():
+        torch.testing.assert_close(layer.forward_at(x, last), layer(x)[torch.arange(6), last])
+
+
+def test_text_padding_does_not_change_the_output():
+    net = _text_net()
+    obs = _token_rows([3, 5, 1, 4])  # the longest row has 5 tokens: the batch is cut to 5
+    with torch.no_grad():
+        logits, values = net(obs)
+        # Each row alone (cut to its own length) and next to a full-length row (no cut).
+        for row in range(4):
+            one_logits, one_values = net(obs[row : row + 1])
+            torch.testing.assert_close(one_logits[0], logits[row])
+            torch.testing.assert_close(one_values[0], values[row])
+        full = torch.cat([obs, _token_rows([T], seed=1)])
+        full_logits, full_values = net(full)
+        torch.testing.assert_close(full_logits[:4], logits)
+        torch.testing.assert_close(full_values[:4], values)
+        # Longer padding: the same weights on a game with T + 5 (its first T positions).
+        long_spec = GameSpec(name="toytext", version=1, num_players=1, num_actions=V,
+                             observation_shape=(T + 5,), max_game_length=T + 5,
+                             vocabulary_size=V)  # fmt: skip
+        long_net = _text_net(long_spec, seed=3)
+        state = net.state_dict()
+        state["stem.position"] = torch.cat([state["stem.position"], torch.randn(5, 16)])
+        long_net.load_state_dict(state)
+        padded = torch.cat([obs, torch.zeros(4, 5)], dim=1)
+        long_logits, long_values = long_net(padded)
+        torch.testing.assert_close(long_logits, logits)
+        torch.testing.assert_close(long_values, values)
+        # Tokens after the read-out position (garbage where the padding was) are never seen.
+        ids = obs.long()
+        last = (ids != 0).sum(dim=1) - 1
+        garbage = torch.where(ids == 0, torch.randint(1, V, ids.shape), ids)
+        net_features = net.tower(net.stem(ids), last)
+        torch.testing.assert_close(net.tower(net.stem(garbage), last), net_features)
+
+
+def test_text_output_depends_on_every_token_up_to_the_read_out():
+    net = _text_net()
+    obs = _token_rows([6])
+    with torch.no_grad():
+        logits, values = net(obs)
+        for position in range(6):
+            changed = obs.clone()
+            changed[0, position] = changed[0, position] % (V - 1) + 1  # another real token
+            new_logits, new_values = net(changed)
+            assert not torch.allclose(new_logits, logits, atol=1e-5), position
+            assert not torch.allclose(new_values, values, atol=1e-6), position
+
+
+def test_text_net_learns_a_next_token_and_a_value_sign():
+    net = _net(TEXT, TEXT_CONFIG, seed=4).train()
+    obs = _token_rows([2, 3, 4, 5, 6, 7, 8, 3], seed=5)
+    rng = np.random.default_rng(6)
+    targets = torch.from_numpy(rng.integers(0, V, len(obs)))
+    signs = torch.tensor([1.0, -1.0] * (len(obs) // 2))
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(100):
+        logits, values = net(obs)
+        loss = F.cross_entropy(logits, targets) + F.mse_loss(values, signs)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.1 * losses[0], (losses[0], losses[-1])
+    with torch.no_grad():
+        logits, values = net.eval()(obs)
+    assert torch.equal(logits.argmax(dim=1), targets)
+    assert torch.equal(torch.sign(values), signs)
+
+
+def test_text_parameter_count():
+    width, layers, hidden, heads = 16, 2, 8, 4
+    net = _net(TEXT, ModelConfig(blocks=layers, channels=width, value_hidden=hidden, heads=heads))
+    norm = 2 * width
+    layer = norm + (width * 3 * width + 3 * width) + (width * width + width)  # attention
+    layer += norm + (width * 4 * width + 4 * width) + (4 * width * width + width)  # MLP
+    embeddings = V * width + T * width
+    heads_ = (width * V + V) + (width * hidden + hidden + hidden + 1)
+    assert count_parameters(net) == embeddings + layers * layer + norm + heads_
+
+
+def test_text_bad_inputs_are_refused():
+    net = _text_net()
+    good = _token_rows([3, 5])
+    with pytest.raises(ValueError, match=r"\[B, 8\]"):
+        net(torch.zeros(2, T + 1))
+    all_padding = good.clone()
+    all_padding[1] = 0
+    with pytest.raises(ValueError, match=r"rows \[1\] are all padding"):
+        net(all_padding)
+    for bad_id in (V, -1):
+        bad = good.clone()
+        bad[0, 1] = bad_id
+        with pytest.raises(ValueError, match=rf"token ids must be in \[0, {V}\)"):
+            net(bad)
+    gap = good.clone()
+    gap[0, 1], gap[0, 6] = 0, 3
+    with pytest.raises(ValueError, match="follows padding"):
+        net(gap)
+
+
+def test_heads_must_divide_channels():
+    with pytest.raises(ValueError, match=r"channels must divide by heads.*channels=10.*heads=4"):
+        ModelConfig(channels=10)
+    with pytest.raises(ValueError, match="heads must be >= 1, got 0"):
+        ModelConfig(heads=0)
+    assert ModelConfig(channels=12, heads=3).heads == 3
+    assert ModelConfig().heads == 4
+    with pytest.raises(ConfigError, match="heads"):
+        parse_overrides(["model.channels=24", "model.heads=5"])
+
+
+def test_text_evaluator_matches_forward():
+    net = _text_net().train()
+    obs = _token_rows([1, 4, 8, 2, 6, 3, 5], seed=7).numpy()
+    with torch.no_grad():
+        want_logits, want_values = net.eval()(torch.from_numpy(obs))
+    net.train()
+    evaluate = make_evaluator(net, "cpu")
+    logits, values = evaluate(obs.astype(np.float64))
+    assert net.training and logits.dtype == np.float32 and values.dtype == np.float32
+    np.testing.assert_allclose(logits, want_logits.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(values, want_values.numpy(), rtol=1e-5, atol=1e-6)
+    one_logits, one_values = evaluate(obs[3:4])
+    np.testing.assert_allclose(one_logits[0], logits[3], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(one_values[0], values[3], rtol=1e-4, atol=1e-5)
+    empty_logits, empty_values = evaluate(obs[:0])
+    assert empty_logits.shape == (0, V) and empty_values.shape == (0,)

@@ -38,6 +38,10 @@ class SearchConfig:
     search, as the papers)."""
     virtual_loss: float = 1.0
     """Each pending leaf counts as this many lost visits on its path until it is backed up."""
+    terminal_values: Literal["game", "network"] = "game"
+    """How terminal leaves are valued: "game" by the game's returns (for text games: the
+    verifier's verdict), "network" by the network's value, so that a one-player search never
+    sees the verifier and only the final answer is checked (an evaluation mode)."""
 
     # -- Gumbel -----------------------------------------------------------------------------
     max_considered_actions: int = 16
@@ -58,6 +62,10 @@ class SearchConfig:
             problems.append(f"algorithm must be 'puct' or 'gumbel', got {self.algorithm!r}")
         if self.backend not in ("auto", "cpp", "numba"):
             problems.append(f"backend must be 'auto', 'cpp' or 'numba', got {self.backend!r}")
+        if self.terminal_values not in ("game", "network"):
+            problems.append(
+                f"terminal_values must be 'game' or 'network', got {self.terminal_values!r}"
+            )
         if not isinstance(self.leaves_per_step, int) or self.leaves_per_step < 1:
             problems.append(f"leaves_per_step must be an int >= 1, got {self.leaves_per_step!r}")
         if self.algorithm == "gumbel" and self.leaves_per_step != 1:

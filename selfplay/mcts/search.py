@@ -86,6 +86,8 @@ def search(
     is the given state (PUCT only; Gumbel's schedule starts from zero visits).
     """
     backend = resolve_backend(config.backend)
+    if config.terminal_values == "network" and game.spec.num_players != 1:
+        raise ValueError("terminal_values='network' is for one-player games")
     done = game.is_terminal(states)
     if done.any():
         raise ValueError(f"cannot search from terminal states (games {np.flatnonzero(done)})")
@@ -97,7 +99,8 @@ def search(
         stale = (tree.num_nodes == 0) | (_bytes(tree.states[:, 0]) != _bytes(states)).any(axis=1)
         tree.num_nodes[stale] = 0
         tree = tree.grown(int(tree.num_nodes.max()) + capacity)
-    _init_roots(game, tree, states, evaluator)
+    hidden = config.terminal_values == "network"
+    _init_roots(game, tree, states, evaluator, hidden)
 
     mask = tree.legal[:, 0]
     dirichlet, gumbel = root_noise(rng, mask, config)
@@ -120,7 +123,9 @@ def search(
             config.c_init, config.c_base, config.fpu_reduction, config.virtual_loss,
             config.c_visit, config.c_scale, leaves, new,
         )  # fmt: skip
-        _evaluate_new_leaves(game, tree, evaluator, leaves[:, :num_leaves], new[:, :num_leaves])
+        _evaluate_new_leaves(
+            game, tree, evaluator, leaves[:, :num_leaves], new[:, :num_leaves], hidden
+        )
         backend.backup(tree.parent, tree.player_in, tree.visits, tree.virtual, tree.value_sum,
                        tree.leaf_value, leaves, num_leaves, players)  # fmt: skip
         sim += num_leaves
@@ -147,7 +152,9 @@ def _bytes(records: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(records).view(np.uint8).reshape(len(records), -1)
 
 
-def _init_roots(game: Game, tree: Tree, states: np.ndarray, evaluator: Evaluator) -> None:
+def _init_roots(
+    game: Game, tree: Tree, states: np.ndarray, evaluator: Evaluator, hidden: bool
+) -> None:
     """Evaluates the roots of the empty trees, which become a single evaluated node."""
     fresh = np.flatnonzero(tree.num_nodes == 0)
     if len(fresh) == 0:
@@ -160,13 +167,13 @@ def _init_roots(game: Game, tree: Tree, states: np.ndarray, evaluator: Evaluator
     tree.states[fresh, 0] = states[fresh]
     tree.player_in[fresh, 0] = game.current_player(states[fresh])
     zeros = np.zeros(len(fresh), dtype=np.int32)
-    _store_evaluations(game, tree, evaluator, fresh, zeros, states[fresh])
+    _store_evaluations(game, tree, evaluator, fresh, zeros, states[fresh], hidden)
     tree.visits[fresh, 0] = 1
     signed = np.where((game.spec.num_players == 2) & (tree.player_in[fresh, 0] == 1), -1.0, 1.0)
     tree.value_sum[fresh, 0] = signed * tree.leaf_value[fresh, 0]
 
 
-def _evaluate_new_leaves(game, tree, evaluator, leaves, new) -> None:
+def _evaluate_new_leaves(game, tree, evaluator, leaves, new, hidden) -> None:
     rows, cols = np.nonzero(new)
     if len(rows) == 0:
         return
@@ -178,22 +185,32 @@ def _evaluate_new_leaves(game, tree, evaluator, leaves, new) -> None:
     # The search only plays actions from the legal mask, so they need no checking.
     states = game.apply_actions(all_states[parents], tree.action_in.reshape(-1)[flat], check=False)
     all_states[flat] = states
-    _store_evaluations(game, tree, evaluator, rows, nodes, states)
+    _store_evaluations(game, tree, evaluator, rows, nodes, states, hidden)
 
 
-def _store_evaluations(game, tree, evaluator, rows, nodes, states) -> None:
-    """Fills in the evaluation of nodes ``tree[rows, nodes]`` whose states are ``states``."""
+def _store_evaluations(game, tree, evaluator, rows, nodes, states, hidden=False) -> None:
+    """Fills in the evaluation of nodes ``tree[rows, nodes]`` whose states are ``states``.
+    ``hidden``: terminal states are valued by the network instead of the game's returns."""
     terminal = game.is_terminal(states)
-    if terminal.all():  # nothing for the network to see
-        logits, values = np.zeros((0, game.spec.num_actions), np.float32), np.zeros(0, np.float32)
-    else:
+    if hidden:  # the network sees every state; terminal ones take its value as their return
+        logits, values = evaluator(game.observation_tensor(states))
+        outcomes = np.where(terminal, np.asarray(values, np.float64), 0.0)
         live = ~terminal
-        logits, values = evaluator(game.observation_tensor(states if live.all() else states[live]))
+        logits, values = np.asarray(logits)[live], np.asarray(values)[live]
+    else:
+        outcomes = game.returns(states)[:, 0].astype(np.float64)
+        if terminal.all():  # nothing for the network to see
+            logits = np.zeros((0, game.spec.num_actions), np.float32)
+            values = np.zeros(0, np.float32)
+        else:
+            live = ~terminal
+            observations = game.observation_tensor(states if live.all() else states[live])
+            logits, values = evaluator(observations)
     store_evaluations(
         tree.prior, tree.legal, tree.terminal, tree.to_play, tree.leaf_value, tree.evaluated,
         rows, nodes, game.legal_actions_mask(states), terminal, game.current_player(states),
-        game.returns(states)[:, 0].astype(np.float64), np.asarray(logits),
-        np.asarray(values), game.spec.num_players,
+        outcomes, np.ascontiguousarray(logits), np.ascontiguousarray(values),
+        game.spec.num_players,
     )  # fmt: skip
 
 

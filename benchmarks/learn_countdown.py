@@ -1,0 +1,265 @@
+"""Countdown from scratch: trains with the real loop and, after every generation, measures how
+many held-out problems the network alone solves (greedy decoding, no search, no verifier).
+
+The run is ``selfplay.loop.train`` with the text-game preset on ``countdown@k=3,mode=guided``
+by default (``--game`` picks another, e.g. ``countdown@k=3`` for free mode), Ray started in
+this process, a checkpoint after every generation. After each generation the learner's weights
+are read back from the checkpoint and decode ``--problems`` problems of each test split (seen
+targets and held-out targets, none of them ever seen in training). The random-play floor is
+measured once on the same problems. Training stops when the seen-target solve rate reaches
+``--goal`` or time runs out; the script prints the curve as a table and writes JSON.
+
+    python benchmarks/learn_countdown.py                        # k=3 guided, 60 minutes
+    python benchmarks/learn_countdown.py --game countdown@k=3   # free mode
+    python benchmarks/learn_countdown.py --max-minutes 10 model.channels=64
+
+Times are wall seconds since training started (Ray's start-up included) at the end of each
+generation, before its evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import ray
+import torch
+from rich.console import Console
+from rich.table import Table
+
+import games
+from selfplay.checkpoint import load_checkpoint
+from selfplay.config import ConfigError, RunConfig, resolve, to_dict
+from selfplay.loop import CHECKPOINT, train
+from selfplay.model import PolicyValueNet, count_parameters, make_evaluator
+from selfplay.text_eval import decode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from learn_tictactoe import _counters, _start_ray, _Stop  # shared run plumbing
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="config overrides applied after the text-game preset",
+    )
+    parser.add_argument(
+        "--game",
+        default="countdown@k=3,mode=guided",
+        help="a countdown game spec (default countdown@k=3,mode=guided)",
+    )
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=60.0,
+        help="give up after this much wall time (default 60)",
+    )
+    parser.add_argument(
+        "--goal",
+        type=float,
+        default=0.8,
+        help="stop once the seen-target greedy solve rate reaches it (0.8)",
+    )
+    parser.add_argument(
+        "--problems", type=int, default=500, help="test problems per split (default 500)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="folder for the run directory (default: a temporary folder)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks/results/learn_countdown.json"
+    )
+    args = parser.parse_intermixed_args(argv)
+    if args.problems < 1 or args.max_minutes <= 0 or not 0 < args.goal <= 1:
+        parser.error("--problems must be >= 1, --max-minutes > 0 and --goal in (0, 1]")
+    return args
+
+
+def make_config(args: argparse.Namespace, run_root: Path) -> RunConfig:
+    """The preset, the seed, the user's overrides, then what this script needs: the run
+    folder and a checkpoint after every generation (the evaluation reads it)."""
+    config = resolve(
+        [
+            f"game={args.game}",
+            f"seed={args.seed}",
+            *args.overrides,
+            f"run_dir={run_root}",
+            "checkpoint_every=1",
+        ]
+    )
+    if games.make(config.game).spec.name != "countdown":
+        raise ConfigError(f"this benchmark trains countdown; drop game={config.game}")
+    if not config.name:
+        config = dataclasses.replace(config, name=f"countdown-{time.strftime('%Y%m%d-%H%M%S')}")
+    return config
+
+
+def solve_rates(game, evaluator, tests: dict[str, np.ndarray], seed: int) -> dict[str, float]:
+    """Share of each split's problems solved by greedy decoding (``evaluator`` None: random)."""
+    rng = np.random.default_rng(seed)
+    return {
+        split: float((game.returns(decode(game, evaluator, states, rng))[:, 0] > 0).mean())
+        for split, states in tests.items()
+    }
+
+
+def run(args: argparse.Namespace, console: Console) -> dict:
+    torch.set_num_threads(1)  # the self-play actor gets the other core
+    with tempfile.TemporaryDirectory(prefix="learn-countdown-") as scratch:
+        config = make_config(args, args.run_dir or Path(scratch))
+        game = games.make(config.game)
+        run_dir = Path(config.run_dir) / config.name
+        tests = {
+            split: game.states_from_prompts(game.task.test_prompts(split, limit=args.problems))
+            for split in game.task.splits
+        }
+        random_floor = solve_rates(game, None, tests, args.seed)
+        console.print(f"random play solves {random_floor}", highlight=False)
+        model = PolicyValueNet(game.spec, config.model).eval()
+        evaluator = make_evaluator(model, "cpu")
+        history: list[dict] = []
+        load_before = os.getloadavg()
+        start = time.perf_counter()
+
+        def on_generation(generation: int, metrics: dict[str, float], pool) -> None:
+            elapsed = time.perf_counter() - start
+            eval_start = time.perf_counter()
+            payload = load_checkpoint(run_dir / CHECKPOINT)
+            model.load_state_dict(payload["learner"]["model"])
+            rates = solve_rates(game, evaluator, tests, args.seed)
+            row = {
+                "generation": generation,
+                "elapsed_s": round(elapsed, 2),
+                **_counters(run_dir, payload),
+                **{f"greedy_{split}": rate for split, rate in rates.items()},
+                "selfplay_solve_rate": metrics.get("selfplay/solve_rate"),
+                "loss": metrics.get("learner/total_loss"),
+                "eval_s": round(time.perf_counter() - eval_start, 2),
+            }
+            history.append(row)
+            console.print(
+                f"eval {generation:4d}  {elapsed:6.0f} s  greedy: "
+                + "  ".join(f"{split} {rate:6.1%}" for split, rate in rates.items())
+                + f"  self-play {row['selfplay_solve_rate'] or 0:6.1%}",
+                highlight=False,
+            )
+            if rates["seen"] >= args.goal:
+                raise _Stop(f"goal {args.goal:.0%} reached")
+            if time.perf_counter() - start > args.max_minutes * 60:
+                raise _Stop(f"time limit ({args.max_minutes:g} min)")
+
+        reason = "training ended (generations)"
+        _start_ray(config)
+        try:
+            train(config, console=console, on_generation=on_generation)
+        except _Stop as stop:
+            reason = stop.reason
+        finally:
+            ray.shutdown()
+        wall = time.perf_counter() - start
+
+    reached = next((r for r in history if r["greedy_seen"] >= args.goal), None)
+    return {
+        "game": config.game,
+        "goal": args.goal,
+        "stopped_because": reason,
+        "goal_elapsed_s": reached["elapsed_s"] if reached else None,
+        "goal_generation": reached["generation"] if reached else None,
+        "best_greedy_seen": max((r["greedy_seen"] for r in history), default=None),
+        "best_greedy_heldout": max((r["greedy_heldout"] for r in history), default=None),
+        "random_floor": random_floor,
+        "problems_per_split": args.problems,
+        "parameters": count_parameters(model),
+        "wall_s": round(wall, 2),
+        "overrides": list(args.overrides),
+        "config": to_dict(config),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg_before": [round(x, 2) for x in load_before],
+            "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+        },
+        "history": history,
+    }
+
+
+def print_report(report: dict, console: Console) -> None:
+    floor = report["random_floor"]
+    table = Table(
+        title=f"{report['game']} from scratch: greedy solve rate of the network alone "
+        f"({report['problems_per_split']} problems per split; random play: seen "
+        f"{floor['seen']:.1%}, held-out {floor['heldout']:.1%})"
+    )
+    for name in (
+        "gen",
+        "elapsed s",
+        "games",
+        "positions",
+        "steps",
+        "seen",
+        "held-out",
+        "self-play solved",
+        "loss",
+    ):
+        table.add_column(name, justify="right")
+    for r in report["history"]:
+        table.add_row(
+            str(r["generation"]),
+            f"{r['elapsed_s']:.0f}",
+            str(r["selfplay_games"]),
+            str(r["selfplay_positions"]),
+            str(r["learner_steps"]),
+            f"{r['greedy_seen']:.1%}",
+            f"{r['greedy_heldout']:.1%}",
+            f"{r['selfplay_solve_rate'] or 0:.1%}",
+            "-" if r["loss"] is None else f"{r['loss']:.3f}",
+            style="green" if r["greedy_seen"] >= report["goal"] else None,
+        )
+    console.print(table)
+    if report["goal_elapsed_s"] is not None:
+        verdict = (
+            f"{report['goal']:.0%} reached after {report['goal_generation']} generations "
+            f"({report['goal_elapsed_s']:.0f} s)"
+        )
+    else:
+        verdict = f"{report['goal']:.0%} not reached (best {report['best_greedy_seen']:.1%})"
+    m = report["machine"]
+    console.print(
+        f"{verdict}; stopped: {report['stopped_because']}; {report['parameters']:,} parameters; "
+        f"wall {report['wall_s']:.0f} s; {m['cpus']} CPUs, load average "
+        f"{m['load_avg_before'][0]:.2f} before, {m['load_avg_after'][0]:.2f} after",
+        highlight=False,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    console = Console()
+    report = run(args, console)
+    print_report(report, console)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    console.print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Arithmetic step answers (``45-12=33,33+3=36,36*2=72``), the format of Countdown and of our
+Game of 24: each step combines two numbers still available with + * larger-minus-smaller or
+exact division, until the last result equals the target.
+
+Two rule modes, reported apart because only *free* is comparable with published work:
+
+- ``free``: the mask enforces the grammar only (digits, an operator, ``=``, digits, ``,``; no
+  leading zeros; ``k - 1`` steps). The network writes every operand and every digit of every
+  result, so a wrong number or a wrong sum loses at the verifier.
+- ``guided``: operands are limited to numbers still available, an operator only where some
+  operand makes a legal step, and the game writes each result itself after ``=``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from games.text.task import END, TextTask, parse_numbers
+from games.text.verifier import Verdict, apply_step, check_step_prefix, check_steps
+
+OPERATORS = "+-*/"
+DIGITS = "0123456789"
+MODES = ("free", "guided")
+
+
+class StepTask(TextTask):
+    """Problems ``numbers|target`` (prompt ``"12,45,3,7|68"``) answered in steps.
+
+    Subclasses set the problem distribution; this class holds the grammar, the guided rules
+    and the verifier call. ``max_digits`` bounds every number written (and so every
+    intermediate result: ``10**max_digits - 1``).
+    """
+
+    def __init__(self, k: int, mode: str, max_digits: int, max_number: int, max_target: int):
+        if mode not in MODES:
+            raise ValueError(f"{self.name}: mode must be one of {MODES}, got {mode!r}")
+        if not isinstance(k, int) or not 2 <= k <= 6:
+            raise ValueError(f"{self.name}: k (numbers per problem) must be 2..6, got {k!r}")
+        self.k, self.mode, self.max_digits = k, mode, max_digits
+        self.max_value = 10**max_digits - 1
+        self.max_prompt_length = k * (len(str(max_number)) + 1) + len(str(max_target))
+        # Every step: operand, operator, operand, "=", result, then "," or END.
+        self.max_answer_length = (k - 1) * (3 * max_digits + 3)
+
+    def describe(self) -> str:
+        return f"{self.name} k={self.k} {self.mode}"
+
+    # -- problems ----------------------------------------------------------------------------
+    @staticmethod
+    def format_prompt(numbers, target: int) -> str:
+        return ",".join(str(n) for n in numbers) + f"|{target}"
+
+    @staticmethod
+    def parse_prompt(prompt: str) -> tuple[tuple[int, ...], int]:
+        numbers, _, target = prompt.partition("|")
+        return parse_numbers(numbers), int(target)
+
+    @staticmethod
+    def problem_keys(numbers: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """uint64 ``[M]``: a stable hash of each problem (numbers ``[M, k]`` below 128, any
+        order; targets ``[M]``), for splitting problems between training and testing."""
+        packed = np.zeros(len(targets), dtype=np.uint64)
+        for column in np.sort(numbers, axis=1).T:
+            packed = (packed << np.uint64(7)) | column.astype(np.uint64)
+        packed = (packed << np.uint64(8)) | targets.astype(np.uint64)
+        return (packed * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(33)  # Fibonacci hashing
+
+    # -- rules -------------------------------------------------------------------------------
+    def verify(self, prompt: str, answer: str) -> Verdict:
+        numbers, target = self.parse_prompt(prompt)
+        return check_steps(answer, numbers, target, max_digits=self.max_digits)
+
+    def early_verdict(self, prompt: str, answer: str) -> Verdict | None:
+        """Free mode: each step is checked when its ',' is written; a wrong one is rejected
+        (with the verifier's reason). Guided steps are right by construction."""
+        if self.mode != "free" or not answer.endswith(","):
+            return None
+        numbers, _ = self.parse_prompt(prompt)
+        verdict = check_step_prefix(answer[:-1], numbers, max_digits=self.max_digits)
+        return None if verdict.accepted else verdict
+
+    def allowed_next(self, prompt: str, answer: str) -> str:
+        steps = answer.split(",")
+        current = steps[-1]
+        if len(steps) > self.k - 1:
+            return ""  # more steps than numbers allow: only reachable by a broken grammar
+        if self.mode == "free":
+            return self._free(current, last_step=len(steps) == self.k - 1)
+        numbers, _ = self.parse_prompt(prompt)
+        return self._guided(_available(numbers, steps[:-1]), current)
+
+    def autocomplete(self, prompt: str, answer: str) -> str:
+        if self.mode != "guided" or not answer.endswith("="):
+            return ""
+        steps = answer.split(",")
+        a, op, b = _split_step(steps[-1][:-1])
+        result = apply_step(int(a), op, int(b))
+        return f"{result}{END if len(steps) == self.k - 1 else ','}"
+
+    def _digits(self, number: str) -> str:
+        """Digits that may extend ``number``: none after a leading zero or at the limit."""
+        return "" if number == "0" or len(number) >= self.max_digits else DIGITS
+
+    def _free(self, current: str, last_step: bool) -> str:
+        a, op, b = _split_step(current)
+        if not op:
+            return self._digits(a) + (OPERATORS if a else "")
+        if "=" not in b:
+            return self._digits(b) + ("=" if b else "")
+        result = b.partition("=")[2]
+        return self._digits(result) + ((END if last_step else ",") if result else "")
+
+    def _guided(self, available: Counter, current: str) -> str:
+        a, op, b = _split_step(current)
+        if not op:
+            allowed = _extensions(a, (str(n) for n in available))
+            if str_in(a, available):
+                allowed += "".join(o for o in OPERATORS if self._operands(available, int(a), o))
+            return allowed
+        operands = [str(n) for n in self._operands(available, int(a), op)]
+        return _extensions(b, operands) + ("=" if b in operands else "")
+
+    def _operands(self, available: Counter, a: int, op: str) -> list[int]:
+        """The numbers ``b`` for which ``a op b`` is a legal step with ``a`` taken out."""
+        rest = available.copy()
+        rest[a] -= 1
+        return [
+            b
+            for b, count in rest.items()
+            if count > 0 and (r := apply_step(a, op, b)) is not None and r <= self.max_value
+        ]
+
+
+def str_in(text: str, available: Counter) -> bool:
+    return bool(text) and text.isdigit() and available[int(text)] > 0 and str(int(text)) == text
+
+
+def _split_step(step: str) -> tuple[str, str, str]:
+    """``"45-12=33"`` -> ("45", "-", "12=33"); ``"45"`` -> ("45", "", "")."""
+    for i, c in enumerate(step):
+        if c in OPERATORS and i > 0:
+            return step[:i], c, step[i + 1 :]
+    return step, "", ""
+
+
+def _extensions(prefix: str, candidates) -> str:
+    """Characters that extend ``prefix`` towards one of the ``candidates`` strings."""
+    n = len(prefix)
+    return "".join(sorted({c[n] for c in candidates if len(c) > n and c.startswith(prefix)}))
+
+
+def _available(numbers, complete_steps: list[str]) -> Counter:
+    """The multiset of numbers left after ``complete_steps`` (already checked by the mask)."""
+    left = Counter(numbers)
+    for step in complete_steps:
+        a, _, rest = _split_step(step)
+        b, _, result = rest.partition("=")
+        left[int(a)] -= 1
+        left[int(b)] -= 1
+        left[int(result)] += 1
+    return +left

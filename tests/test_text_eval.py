@@ -1,0 +1,126 @@
+"""The evaluation methods of text games, with evaluators whose right answers are known: an
+oracle that spells the solver's answer, a uniform one, and a liar about terminal values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from toy_games import LineWalk, uniform_evaluator
+
+import games
+from games.text.steps import StepTask
+from games.text.task import END, PAD, SEP, TextGame
+from games.text.verifier import solve_steps
+from selfplay.mcts import SearchConfig, search
+from selfplay.text_eval import best_of_n, decode, evaluate_text, search_answers
+
+
+def oracle_evaluator(game: TextGame):
+    """Logits that put the next character of the solver's answer first (free mode)."""
+
+    def evaluate(observations):
+        logits = np.zeros((len(observations), game.spec.num_actions), np.float32)
+        for i, row in enumerate(observations.astype(np.int64)):
+            tokens = row[: int((row != PAD).sum())]
+            sep = int(np.flatnonzero(tokens == SEP)[0])
+            prompt, answer = game.decode(tokens[1:sep]), game.decode(tokens[sep + 1 :])
+            numbers, target = StepTask.parse_prompt(prompt)
+            full = solve_steps(list(numbers), target, max_value=game.task.max_value) + END
+            if full.startswith(answer) and len(answer) < len(full):  # else: off the path, or done
+                logits[i, game.encode(full[len(answer)])[0]] = 10.0
+        return logits, np.zeros(len(observations), np.float32)
+
+    return evaluate
+
+
+@pytest.fixture(scope="module")
+def countdown3():
+    game = games.make("countdown@k=3")
+    return game, game.states_from_prompts(game.task.test_prompts("seen", limit=24))
+
+
+def test_greedy_decoding_follows_the_network(countdown3):
+    game, states = countdown3
+    final = decode(game, oracle_evaluator(game), states, np.random.default_rng(0))
+    assert (game.returns(final)[:, 0] == 1).all()
+    # Sampling at a low temperature from the same network agrees with it.
+    sampled = decode(game, oracle_evaluator(game), states, np.random.default_rng(0),
+                     temperature=0.05)  # fmt: skip
+    assert (game.returns(sampled)[:, 0] == 1).all()
+
+
+def test_random_play_rarely_solves_free_countdown(countdown3):
+    game, states = countdown3
+    final = decode(game, None, states, np.random.default_rng(0))
+    assert game.is_terminal(final).all()
+    assert (game.returns(final)[:, 0] == 1).mean() < 0.1
+
+
+def test_search_with_the_verifier_counts_its_calls():
+    game = games.make("countdown@k=3,mode=guided")
+    states = game.states_from_prompts(game.task.test_prompts("seen", limit=32))
+    config = SearchConfig(simulations=24, dirichlet_fraction=0.0, temperature=0.0)
+    rng = np.random.default_rng(0)
+    uniform = uniform_evaluator(game.spec.num_actions)
+    final, calls = search_answers(game, uniform, states, config, rng)
+    searched = (game.returns(final)[:, 0] > 0).mean()
+    randomly = (game.returns(decode(game, None, states, rng))[:, 0] > 0).mean()
+    assert searched > randomly + 0.2  # the verifier at the leaves finds answers
+    assert (calls > 0).all()
+    hidden = SearchConfig(simulations=24, dirichlet_fraction=0.0, temperature=0.0,
+                          terminal_values="network")  # fmt: skip
+    final, calls = search_answers(game, uniform, states, hidden, rng)
+    assert (calls == 0).all() and game.is_terminal(final).all()
+
+
+def test_hidden_terminal_values_come_from_the_network():
+    """LineWalk from 5: +2 lands on 7 and wins. A network that calls landing on 7 a loss steers
+    the hidden search away from it; the game's own returns steer the visible search to it."""
+    game = LineWalk()
+    states = game.new_initial_states(1)
+    states["pos"] = 5
+
+    def liar(observations):
+        values = np.where(observations[:, 0] == 7, -1.0, 0.5).astype(np.float32)
+        return np.zeros((len(observations), 3), np.float32), values
+
+    base = dict(simulations=60, dirichlet_fraction=0.0, temperature=0.0)
+    rng = np.random.default_rng(0)
+    visible = search(game, states, liar, SearchConfig(**base), rng)
+    hidden = search(game, states, liar, SearchConfig(**base, terminal_values="network"), rng)
+    assert visible.actions[0] == 1 and hidden.actions[0] != 1
+    with pytest.raises(ValueError, match="one-player"):
+        two = games.make("tictactoe")
+        search(two, two.new_initial_states(1), uniform_evaluator(9),
+               SearchConfig(**base, terminal_values="network"), rng)  # fmt: skip
+
+
+def test_best_of_n_solves_more_with_more_samples(countdown3):
+    game = games.make("countdown@k=3,mode=guided")
+    states = game.states_from_prompts(game.task.test_prompts("seen", limit=40))
+    uniform = uniform_evaluator(game.spec.num_actions)
+    rng = np.random.default_rng(1)
+    one = best_of_n(game, uniform, states, 1, rng).mean()
+    many = best_of_n(game, uniform, states, 30, rng).mean()
+    assert many > one + 0.2
+
+
+def test_evaluate_text_reports_every_method(countdown3):
+    game, _ = countdown3
+    prompts = {"seen": game.task.test_prompts("seen", limit=12),
+               "heldout": game.task.test_prompts("heldout", limit=12)}  # fmt: skip
+    config = SearchConfig(simulations=8, dirichlet_fraction=0.0, temperature=0.0)
+    scores = evaluate_text(game, oracle_evaluator(game), prompts, config, np.random.default_rng(0))
+    by = {(s.split, s.method): s for s in scores}
+    assert len(scores) == 10
+    for split in prompts:
+        assert by[split, "greedy"].solved == 1.0
+        assert by[split, "search-hidden"].verifier_calls == 1.0
+        n = math.ceil(by[split, "search-verifier"].verifier_calls)
+        assert by[split, "best-of-N"].verifier_calls == n
+        assert by[split, "random"].solved < 0.5
+    with pytest.raises(ValueError, match="search-verifier"):
+        evaluate_text(game, oracle_evaluator(game), prompts, config, np.random.default_rng(0),
+                      methods=["best-of-N"])  # fmt: skip
