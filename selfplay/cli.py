@@ -220,6 +220,32 @@ def _eval_text(args: argparse.Namespace, game, console: Console) -> int:
     return 0
 
 
+def _answer(args: argparse.Namespace, console: Console) -> int:
+    from selfplay.players import NetworkPlayer
+    from selfplay.text_eval import decode, search_answers
+
+    if not Path(args.checkpoint).is_file():
+        raise FileNotFoundError(f"no checkpoint {args.checkpoint!r}")
+    game = games.make(args.game or _checkpoint_game(args.checkpoint))
+    if not game.spec.vocabulary_size:
+        raise ValueError(f"{game.spec.name} is not a text game; `selfplay play` plays board games")
+    player = NetworkPlayer.from_checkpoint(args.checkpoint, game, simulations=args.simulations)
+    states = game.states_from_prompts(args.prompts)
+    rng = np.random.default_rng(args.seed)
+    greedy = decode(game, player.evaluator, states, rng)
+    searched, calls = search_answers(game, player.evaluator, states, player.search_config, rng)
+    table = Table(title=f"{game.task.describe()}: answers of {args.checkpoint}")
+    for column in ("problem", "by", "answer", "verdict"):
+        table.add_column(column)
+    for i, prompt in enumerate(args.prompts):
+        for by, final in (("network", greedy), (f"search ({calls[i]} verifier calls)", searched)):
+            verdict = game.explain(final, i)
+            verdict_text = "accepted" if verdict.accepted else f"rejected: {verdict.reason}"
+            table.add_row(prompt, by, game.answer(final, i), verdict_text)
+    console.print(table)
+    return 0
+
+
 def _play(args: argparse.Namespace, console: Console) -> int:
     from selfplay.checkpoint import load_checkpoint
     from selfplay.config import from_dict
@@ -300,6 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address the page is served on")
     p.add_argument("--port", type=int, default=8000, help="port of the page (default 8000)")
     p.set_defaults(run=_play)
+
+    p = sub.add_parser("answer", help="a text game checkpoint's answers to your problems")
+    p.add_argument("checkpoint", help="a run's checkpoint.pt")
+    p.add_argument("prompts", nargs="+", help='problems as the game writes them, e.g. "3,7,25|46"')
+    p.add_argument("--simulations", type=int, default=64, help="search simulations per token")
+    p.add_argument("--game", default=None, help="game spec (default: the checkpoint's game)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(run=_answer)
 
     p = sub.add_parser(
         "eval",

@@ -113,3 +113,9 @@ def test_a_text_game_trains_and_its_checkpoint_evaluates(tmp_path, capsys):
     assert report["game"] == "countdown@k=3,mode=guided"
     methods = {(s["split"], s["method"]) for s in report["scores"]}
     assert len(methods) == 10 and all(s["problems"] == 6 for s in report["scores"])
+
+    assert main(["answer", str(run_dir / CHECKPOINT), "3,7,25|46", "--simulations", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "3,7,25|46" in out and ("accepted" in out or "rejected" in out)
+    assert main(["answer", str(run_dir / CHECKPOINT), "3,x|46"]) == 2
+    assert "'x' is not in the alphabet" in capsys.readouterr().err

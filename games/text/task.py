@@ -248,6 +248,16 @@ class TextGame(Game):
         status = {0: "writing", 1: "accepted", -1: "rejected"}[int(states["verdict"][index])]
         return f"{self.prompt(states, index)} -> {self.answer(states, index)}  ({status})"
 
+    def explain(self, states: np.ndarray, index: int = 0) -> Verdict:
+        """The verdict on the finished answer of game ``index``, with the verifier's reason
+        (verified again: for reports, not for play)."""
+        prompt, answer = self.prompt(states, index), self.answer(states, index)
+        if self.early_verdicts and not answer.endswith(END):
+            verdict = self.task.early_verdict(prompt, answer)
+            if verdict is not None:
+                return verdict
+        return self.task.verify(prompt, answer.removesuffix(END))
+
     def without_early_verdicts(self) -> TextGame:
         """The same game (same spec and tokens) where only finished answers are verified."""
         game = TextGame(self.task, early_verdicts=False)
