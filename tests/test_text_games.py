@@ -15,7 +15,7 @@ from games.conformance import assert_conforms
 from games.text.countdown import HELD_OUT_TARGETS
 from games.text.steps import StepTask
 from games.text.task import END, TextGame
-from games.text.verifier import apply_step, check_steps, solve_steps
+from games.text.verifier import apply_step, check_step_prefix, check_steps, solve_steps
 from selfplay.text_eval import decode
 
 GAME24_CSV = Path(__file__).resolve().parents[2] / "shared" / "text" / "game24.csv"
@@ -158,21 +158,56 @@ def test_free_grammar_allows_exactly_well_formed_answers():
         assert (game.returns(final[i : i + 1])[0, 0] > 0) == verdict.accepted
 
 
-def test_a_wrong_step_loses_as_soon_as_it_is_written():
+def test_a_mistake_loses_at_the_character_that_makes_it():
     game = games.make("countdown@k=4")
     prompt = "10,20,3,7|90"
-    early = type_answer(game, prompt, "10+20=31,")
-    assert game.is_terminal(early)[0] and game.returns(early)[0, 0] == -1
-    assert game.answer(early) == "10+20=31,"
-    # A right step goes on; a step using a number that is not there is wrong too.
-    assert not game.is_terminal(type_answer(game, prompt, "10+20=30,"))[0]
-    assert game.is_terminal(type_answer(game, prompt, "10+20=30,30*30=900,"))[0]
-    # Without early verdicts the same answer runs on, to be rejected at its end.
+    cases = {
+        "10+20=31": "10+20 is 30, not 31",  # a wrong digit of a result
+        "10+20=300": "10+20 is 30, not 300",
+        "10+20=3,": "10+20 is 30, not 3",  # a result cut short
+        "11": "11 does not begin a number",  # an operand that is not there
+        "10+20=30,30*30": "30 does not begin a number still available (left: 3, 7)",  # 30 is a
+        "3-7=": "3-7 is not a legal step",
+        "10+20=30,3*30=90,90+7=": "the last step must make the target 90",
+    }
+    for text, reason in cases.items():
+        final = type_answer(game, prompt, text)
+        assert game.is_terminal(final)[0] and game.returns(final)[0, 0] == -1, text
+        assert game.answer(final) == text.removesuffix(END), text
+        assert reason in game.explain(final).reason, (text, game.explain(final).reason)
+    assert not game.is_terminal(type_answer(game, prompt, "10+20=30,3*30=90,90-"))[0]
+    # Without early verdicts a wrong answer runs on, to be rejected at its end.
     late = game.without_early_verdicts()
-    running = type_answer(late, prompt, "10+20=31,")
-    assert not late.is_terminal(running)[0]
+    assert not late.is_terminal(type_answer(late, prompt, "10+20=31,"))[0]
     final = type_answer(late, prompt, "10+20=31,31*3=93,93-3=90" + END)
     assert late.returns(final)[0, 0] == -1 and late.spec == game.spec
+    assert "step 1: 10+20 is 30, not 31" in late.explain(final).reason
+
+
+def test_early_verdicts_agree_with_the_verifier():
+    """Random free play with early verdicts: a game still running after a ',' has only legal
+    steps (the verifier's prefix check), and every finished answer gets the verifier's verdict
+    on what was written."""
+    game = games.make("countdown@k=3")
+    rng = np.random.default_rng(5)
+    states = game.new_initial_states(300, rng)
+    prompts = [game.prompt(states, i) for i in range(len(states))]
+    while not game.is_terminal(states).all():
+        for i in np.flatnonzero(~game.is_terminal(states)):
+            answer = game.answer(states, i)
+            if answer.endswith(","):
+                numbers, _ = StepTask.parse_prompt(prompts[i])
+                assert check_step_prefix(answer[:-1], numbers, max_digits=4), answer
+        mask = game.legal_actions_mask(states)
+        # Half the time the first legal character, else a random one: long answers happen.
+        actions = np.array([np.flatnonzero(m)[0] if rng.random() < 0.5
+                            else rng.choice(np.flatnonzero(m)) for m in mask])  # fmt: skip
+        states = game.apply_actions(states, actions)
+    for i in range(len(states)):
+        numbers, target = StepTask.parse_prompt(prompts[i])
+        text = game.answer(states, i).removesuffix(END)
+        accepted = bool(check_steps(text, numbers, target, max_digits=4))
+        assert (game.returns(states[i : i + 1])[0, 0] > 0) == accepted
 
 
 def test_countdown_splits_keep_test_problems_out_of_training():

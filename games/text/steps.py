@@ -18,7 +18,7 @@ from collections import Counter
 import numpy as np
 
 from games.text.task import END, TextTask, parse_numbers
-from games.text.verifier import Verdict, apply_step, check_step_prefix, check_steps
+from games.text.verifier import Verdict, apply_step, check_steps
 
 OPERATORS = "+-*/"
 DIGITS = "0123456789"
@@ -73,13 +73,56 @@ class StepTask(TextTask):
         return check_steps(answer, numbers, target, max_digits=self.max_digits)
 
     def early_verdict(self, prompt: str, answer: str) -> Verdict | None:
-        """Free mode: each step is checked when its ',' is written; a wrong one is rejected
-        (with the verifier's reason). Guided steps are right by construction."""
-        if self.mode != "free" or not answer.endswith(","):
+        """Free mode: the answer is rejected at the first character no accepted answer can
+        follow within its step: an operand that is not a number still available, an illegal
+        step, a wrong digit of a result, a last step that misses the target. A finished answer
+        gets the same verdict this way as from the verifier at its end; the search just sees a
+        mistake where it is made. Guided steps are right by construction."""
+        if self.mode != "free" or not answer or answer.endswith(END):
             return None
-        numbers, _ = self.parse_prompt(prompt)
-        verdict = check_step_prefix(answer[:-1], numbers, max_digits=self.max_digits)
-        return None if verdict.accepted else verdict
+        numbers, target = self.parse_prompt(prompt)
+        steps = answer.split(",")
+        complete = answer.endswith(",")  # then the step before the ',' has just ended
+        k = len(steps) - 1 if complete else len(steps)
+        problem = self._step_problem(
+            _available(numbers, steps[: k - 1]), steps[k - 1], complete, k == self.k - 1, target
+        )
+        return None if problem is None else Verdict(False, f"step {k}: {problem}")
+
+    def _step_problem(
+        self, available: Counter, step: str, complete: bool, last: bool, target: int
+    ) -> str | None:
+        """Why no accepted answer continues ``step`` (written so far, or ``complete``)."""
+        left = ", ".join(map(str, sorted(available.elements())))
+        a, op, rest = _split_step(step)
+        if not op:
+            return (
+                None
+                if _extensions(a, map(str, available)) or str_in(a, available)
+                else (f"{a} does not begin a number still available (left: {left})")
+            )
+        if not str_in(a, available):
+            return f"{a} is not a number still available (left: {left})"
+        others = available.copy()
+        others[int(a)] -= 1
+        left = ", ".join(map(str, sorted(others.elements())))  # for b: all but this a
+        b, equals, result = rest.partition("=")
+        if not equals:
+            return (
+                None
+                if not b or _extensions(b, map(str, +others)) or str_in(b, others)
+                else (f"{b} does not begin a number still available (left: {left})")
+            )
+        if not str_in(b, others):
+            return f"{b} is not a number still available (left: {left})"
+        value = apply_step(int(a), op, int(b), max_value=self.max_value)
+        if value is None:
+            return f"{a}{op}{b} is not a legal step"
+        if last and value != target:
+            return f"{a}{op}{b} is {value}, and the last step must make the target {target}"
+        if not str(value).startswith(result) or (complete and result != str(value)):
+            return f"{a}{op}{b} is {value}, not {result}"
+        return None
 
     def allowed_next(self, prompt: str, answer: str) -> str:
         steps = answer.split(",")
