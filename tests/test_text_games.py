@@ -165,17 +165,23 @@ def test_a_mistake_loses_at_the_character_that_makes_it():
         "10+20=31": "10+20 is 30, not 31",  # a wrong digit of a result
         "10+20=300": "10+20 is 30, not 300",
         "10+20=3,": "10+20 is 30, not 3",  # a result cut short
-        "11": "11 does not begin a number",  # an operand that is not there
-        "10+20=30,30*30": "30 does not begin a number still available (left: 3, 7)",  # 30 is a
-        "3-7=": "3-7 is not a legal step",
-        "10+20=30,3*30=90,90+7=": "the last step must make the target 90",
+        "11": "no step begins 11 (numbers left: 3, 7, 10, 20)",  # not a number there
+        "10+20=30,30*30": "no legal step begins 30*30 (numbers left: 3, 7, 30)",  # one 30
+        "3-": "no step begins 3- (numbers left",  # 3 minus anything left is negative
+        "10+20=30,3*30=90,9": "no step that makes the target 90 begins 9 ",  # 7 is left
     }
     for text, reason in cases.items():
         final = type_answer(game, prompt, text)
         assert game.is_terminal(final)[0] and game.returns(final)[0, 0] == -1, text
         assert game.answer(final) == text.removesuffix(END), text
         assert reason in game.explain(final).reason, (text, game.explain(final).reason)
-    assert not game.is_terminal(type_answer(game, prompt, "10+20=30,3*30=90,90-"))[0]
+    reachable = "10,20,3,7|97"
+    final = type_answer(game, reachable, "10+20=30,3*30=90,90-")
+    assert "no step that makes the target 97 begins 90-" in game.explain(final).reason
+    final = type_answer(game, reachable, "10+20=30,3*30=90,90+7=98")
+    assert game.answer(final) == "10+20=30,3*30=90,90+7=98"
+    final = type_answer(game, reachable, "10+20=30,3*30=90,90+7=97" + END)
+    assert game.returns(final)[0, 0] == 1 and game.explain(final).accepted
     # Without early verdicts a wrong answer runs on, to be rejected at its end.
     late = game.without_early_verdicts()
     assert not late.is_terminal(type_answer(late, prompt, "10+20=31,"))[0]

@@ -13,6 +13,8 @@ Two rule modes, reported apart because only *free* is comparable with published 
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -92,37 +94,26 @@ class StepTask(TextTask):
     def _step_problem(
         self, available: Counter, step: str, complete: bool, last: bool, target: int
     ) -> str | None:
-        """Why no accepted answer continues ``step`` (written so far, or ``complete``)."""
+        """Why no accepted answer continues ``step`` (written so far, or ``complete``), or
+        None: it must begin (or be) one of the legal steps on ``available``."""
+        legal = _legal_steps(
+            tuple(sorted(available.elements())), self.max_value, target if last else None
+        )
+        if (step in legal) if complete else any(t.startswith(step) for t in legal):
+            return None
         left = ", ".join(map(str, sorted(available.elements())))
         a, op, rest = _split_step(step)
-        if not op:
-            return (
-                None
-                if _extensions(a, map(str, available)) or str_in(a, available)
-                else (f"{a} does not begin a number still available (left: {left})")
-            )
-        if not str_in(a, available):
-            return f"{a} is not a number still available (left: {left})"
-        others = available.copy()
-        others[int(a)] -= 1
-        left = ", ".join(map(str, sorted(others.elements())))  # for b: all but this a
         b, equals, result = rest.partition("=")
-        if not equals:
-            return (
-                None
-                if not b or _extensions(b, map(str, +others)) or str_in(b, others)
-                else (f"{b} does not begin a number still available (left: {left})")
-            )
-        if not str_in(b, others):
-            return f"{b} is not a number still available (left: {left})"
+        if not op or not any(t.startswith(f"{a}{op}") for t in legal):
+            goal = f" that makes the target {target}" if last else ""
+            return f"no step{goal} begins {a}{op} (numbers left: {left})"
+        if not equals or not any(t.startswith(f"{a}{op}{b}=") for t in legal):
+            value = apply_step(int(a), op, int(b), max_value=self.max_value) if equals else None
+            if last and value is not None:
+                return f"{a}{op}{b} is {value}, and the last step must make the target {target}"
+            return f"no legal step begins {a}{op}{b}{equals} (numbers left: {left})"
         value = apply_step(int(a), op, int(b), max_value=self.max_value)
-        if value is None:
-            return f"{a}{op}{b} is not a legal step"
-        if last and value != target:
-            return f"{a}{op}{b} is {value}, and the last step must make the target {target}"
-        if not str(value).startswith(result) or (complete and result != str(value)):
-            return f"{a}{op}{b} is {value}, not {result}"
-        return None
+        return f"{a}{op}{b} is {value}, not {result}"
 
     def allowed_next(self, prompt: str, answer: str) -> str:
         steps = answer.split(",")
@@ -192,6 +183,19 @@ def _extensions(prefix: str, candidates) -> str:
     """Characters that extend ``prefix`` towards one of the ``candidates`` strings."""
     n = len(prefix)
     return "".join(sorted({c[n] for c in candidates if len(c) > n and c.startswith(prefix)}))
+
+
+@functools.lru_cache(maxsize=65536)
+def _legal_steps(numbers: tuple[int, ...], max_value: int, target: int | None) -> frozenset[str]:
+    """Every legal step ``"a op b=c"`` on the multiset ``numbers`` (sorted), only those that
+    make ``target`` when it is given; cached, as the same multisets recur all over a search."""
+    steps = set()
+    for i, j in itertools.permutations(range(len(numbers)), 2):
+        for op in OPERATORS:
+            value = apply_step(numbers[i], op, numbers[j], max_value=max_value)
+            if value is not None and (target is None or value == target):
+                steps.add(f"{numbers[i]}{op}{numbers[j]}={value}")
+    return frozenset(steps)
 
 
 def _available(numbers, complete_steps: list[str]) -> Counter:
