@@ -69,9 +69,11 @@ class GameRecord:
         actions: Sequence[int] | np.ndarray,
         returns: np.ndarray,
         weights_version: int = 0,
+        discount: float = 1.0,
     ) -> GameRecord:
         """A record from per-ply data (lists of rows or stacked arrays) and the final returns
-        ``[P]``; each ply's value is the return of the player who was to move there."""
+        ``[P]``; each ply's value is the return of the player who was to move there, times
+        ``discount`` to the power of the plies after it."""
         players = np.asarray(players, dtype=np.int8)
         returns = np.asarray(returns, dtype=np.float32).reshape(-1)
         if len(players) == 0:
@@ -81,7 +83,9 @@ class GameRecord:
         return cls(
             observations=np.stack(observations).astype(np.float32, copy=False),
             policies=np.stack(policies).astype(np.float32, copy=False),
-            values=returns[players],
+            values=(returns[players] * discount ** np.arange(len(players) - 1, -1, -1)).astype(
+                np.float32
+            ),
             players=players,
             actions=np.asarray(actions, dtype=np.int64),
             returns=returns,

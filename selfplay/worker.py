@@ -55,6 +55,7 @@ class SelfPlayWorker:
         self.worker_id = worker_id
         self.temperature = search_config.temperature
         self.temperature_moves = selfplay_config.temperature_moves
+        self.discount = selfplay_config.value_discount
         self.gumbel = search_config.algorithm == "gumbel"
         # The search itself plays the most visited move (no draw from the generator); this
         # worker samples the moves of the opening plies from the visit counts.
@@ -172,7 +173,9 @@ class SelfPlayWorker:
         for i, b in enumerate(done):
             obs, pol, who, moves = zip(*self._history[b], strict=True)
             version = int(self._started_version[b])
-            records.append(GameRecord.from_plies(obs, pol, who, moves, returns[i], version))
+            records.append(
+                GameRecord.from_plies(obs, pol, who, moves, returns[i], version, self.discount)
+            )
             self._history[b] = []
         self.states[done] = game.new_initial_states(len(done), self.rng)
         self.plies[done] = 0

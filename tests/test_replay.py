@@ -52,6 +52,10 @@ def test_game_record_values_are_the_movers_returns():
     np.testing.assert_array_equal(record.values, [1.0, -1.0, 1.0])
     assert record.observations.dtype == np.float32 and record.policies.dtype == np.float32
     assert record.players.dtype == np.int8 and record.weights_version == 7
+    discounted = GameRecord.from_plies([np.zeros(OBS)] * 3, [np.full(A, 0.25)] * 3, [0, 0, 0],
+                                       [0, 1, 2], np.array([-1.0]), discount=0.5)  # fmt: skip
+    np.testing.assert_array_equal(discounted.values, [-0.25, -0.5, -1.0])  # the loss is nearer
+    assert discounted.values.dtype == np.float32
     with pytest.raises(ValueError, match="players must be in"):
         GameRecord.from_plies([np.zeros(OBS)], [np.zeros(A)], [2], [0], np.array([1.0, -1.0]))
     with pytest.raises(ValueError, match="plies"):
