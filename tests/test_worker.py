@@ -204,6 +204,29 @@ def test_one_player_game():
     assert len({r.length for r in records}) > 1
 
 
+def test_discounted_values_fall_off_with_the_plies_left():
+    game = Countdown()
+    worker = SelfPlayWorker(game, SearchConfig(simulations=8),
+                            SelfPlayConfig(games_per_worker=4, value_discount=0.5),
+                            uniform_evaluator(3), seed=0)  # fmt: skip
+    for record in worker.play(6):
+        plies_left = np.arange(record.length - 1, -1, -1)
+        np.testing.assert_allclose(record.values, record.returns[0] * 0.5**plies_left)
+
+
+def test_text_games_keep_the_finished_answer_with_an_empty_policy():
+    game = games.make("countdown@k=3,mode=guided")
+    worker = _worker(game, games_per_worker=4, simulations=8)
+    for record in worker.play(5):
+        *plies, final = range(record.length)
+        assert record.policies[final].sum() == 0 and record.actions[final] == -1
+        np.testing.assert_allclose(record.policies[plies].sum(axis=1), 1, rtol=1e-5)
+        assert record.values[final] == record.returns[0] in (-1.0, 1.0)
+        # The last observation is the answer, finished: it ends with the end token.
+        tokens = record.observations[final].astype(int)
+        assert tokens[(tokens != 0).sum() - 1] == game.encode("$")[0]
+
+
 def test_gumbel_search_plays_complete_games():
     game = games.make("tictactoe")
     worker = _worker(game, games_per_worker=4, algorithm="gumbel", simulations=8)
