@@ -103,6 +103,11 @@ class SelfPlayConfig:
     yet solved (text games)."""
     games_per_generation: int = 256
     """Finished games collected between two learner phases."""
+    solution_targets: bool = False
+    """One-player games: in a solved game (positive return) each ply's policy target is the
+    move played, the solution the search found, instead of the search's visit shares; other
+    games keep the search's targets. Imitating verified solutions (expert iteration's filter)
+    teaches the network alone what the search could only find."""
 
     def __post_init__(self) -> None:
         _validate(

@@ -56,6 +56,7 @@ class SelfPlayWorker:
         self.temperature = search_config.temperature
         self.temperature_moves = selfplay_config.temperature_moves
         self.discount = selfplay_config.value_discount
+        self.solution_targets = selfplay_config.solution_targets and game.spec.num_players == 1
         self.gumbel = search_config.algorithm == "gumbel"
         # The search itself plays the most visited move (no draw from the generator); this
         # worker samples the moves of the opening plies from the visit counts.
@@ -172,6 +173,10 @@ class SelfPlayWorker:
         records = []
         for i, b in enumerate(done):
             obs, pol, who, moves = zip(*self._history[b], strict=True)
+            if self.solution_targets and returns[i, 0] > 0:
+                pol = [
+                    _one_hot(m, len(p)) if m >= 0 else p for p, m in zip(pol, moves, strict=True)
+                ]
             version = int(self._started_version[b])
             records.append(
                 GameRecord.from_plies(obs, pol, who, moves, returns[i], version, self.discount)
@@ -182,3 +187,9 @@ class SelfPlayWorker:
         self._started_version[done] = self.weights_version
         self._tree.num_nodes[done] = 0  # a fresh game starts a fresh tree
         return records
+
+
+def _one_hot(action: int, size: int) -> np.ndarray:
+    target = np.zeros(size, np.float32)
+    target[action] = 1.0
+    return target

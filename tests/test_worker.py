@@ -214,6 +214,23 @@ def test_discounted_values_fall_off_with_the_plies_left():
         np.testing.assert_allclose(record.values, record.returns[0] * 0.5**plies_left)
 
 
+def test_solved_games_teach_the_moves_played():
+    game = games.make("countdown@k=3,mode=guided")
+    config = SelfPlayConfig(games_per_worker=8, temperature_moves=0, solution_targets=True)
+    worker = SelfPlayWorker(game, SearchConfig(simulations=16), config,
+                            uniform_evaluator(game.spec.num_actions), seed=1)  # fmt: skip
+    records = worker.play(24)
+    solved = [r for r in records if r.returns[0] > 0]
+    failed = [r for r in records if r.returns[0] < 0]
+    assert solved and failed
+    for record in solved:
+        plies = np.arange(record.length - 1)  # the last sample is the finished answer
+        assert (record.policies[plies, record.actions[plies]] == 1).all()
+        np.testing.assert_array_equal(record.policies[plies].sum(axis=1), 1)
+    # Failed games keep the search's visit shares: not all one-hot.
+    assert any((r.policies[:-1].max(axis=1) < 1).any() for r in failed)
+
+
 def test_text_games_keep_the_finished_answer_with_an_empty_policy():
     game = games.make("countdown@k=3,mode=guided")
     worker = _worker(game, games_per_worker=4, simulations=8)

@@ -37,8 +37,19 @@ class Addition(TextTask):
         return (DIGITS if len(answer) <= self.digits else "") + (END if answer else "")
 
     def verify(self, prompt: str, answer: str) -> Verdict:
-        left, _, right = prompt.partition("+")
-        expected = str(int(left) + int(right))[::-1]
+        expected = _reversed_sum(prompt)
         if answer == expected:
             return Verdict(True, "")
         return Verdict(False, f"expected {expected!r} (the sum reversed), got {answer!r}")
+
+    def early_verdict(self, prompt: str, answer: str) -> Verdict | None:
+        """A wrong digit loses where it is written."""
+        expected = _reversed_sum(prompt)
+        if expected.startswith(answer.removesuffix(END)):
+            return None
+        return Verdict(False, f"{answer!r} is not how {expected!r} (the sum reversed) begins")
+
+
+def _reversed_sum(prompt: str) -> str:
+    left, _, right = prompt.partition("+")
+    return str(int(left) + int(right))[::-1]
