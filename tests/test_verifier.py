@@ -24,6 +24,7 @@ from games.text.verifier import (
     Verdict,
     apply_step,
     check_expression,
+    check_step_prefix,
     check_steps,
     solvable_expression,
     solve_steps,
@@ -597,3 +598,13 @@ def test_game24_published_puzzles(solvable_24):
             assert check_steps(answer, numbers, 24, max_digits=4), (numbers, answer)
             step_solvable += rank > 1000
     assert step_solvable == 346
+
+
+def test_step_prefixes_are_checked_without_the_target():
+    assert check_step_prefix("45-12=33", [45, 12, 3, 2])
+    assert check_step_prefix("45-12=33,33+3=36", [45, 12, 3, 2])
+    wrong = check_step_prefix("45-12=33,33+3=37", [45, 12, 3, 2])
+    assert not wrong and "33+3 is 36, not 37" in wrong.reason
+    assert "not available" in check_step_prefix("45-13=32", [45, 12, 3, 2]).reason
+    assert "3 steps for 3 numbers" in check_step_prefix("1+2=3,3+3=6,6+6=12", [1, 2, 3]).reason
+    assert not check_step_prefix("45.5-12", [45, 12])

@@ -193,13 +193,9 @@ def check_steps(
     """Whether ``text`` (``"45-12=33,33+3=36,36*2=72"``) solves ``numbers`` -> ``target`` in
     steps. Every result is written as a literal, so results are bounded by
     ``min(max_value, 10**max_digits - 1)``."""
-    problem = _text_problem(text, max_text)
-    if problem:
-        return Verdict(False, problem)
-    try:
-        steps = _parse_steps(_tokenize(text, "=,", max_digits))
-    except _Rejected as rejection:
-        return Verdict(False, str(rejection))
+    steps = _read_steps(text, max_text, max_digits)
+    if isinstance(steps, Verdict):
+        return steps
     numbers = [int(n) for n in numbers]
     if len(steps) != len(numbers) - 1:
         found, needed = _count(len(steps), "step"), _count(len(numbers), "number")
@@ -218,17 +214,26 @@ def check_step_prefix(
     """Whether the complete steps ``text`` (``"45-12=33,33+3=36"``) are all legal on
     ``numbers``, with no demand on how many there are or where they end: the check a game runs
     as soon as a step is written, so a wrong step loses at once."""
-    problem = _text_problem(text, max_text)
-    if problem:
-        return Verdict(False, problem)
-    try:
-        steps = _parse_steps(_tokenize(text, "=,", max_digits))
-    except _Rejected as rejection:
-        return Verdict(False, str(rejection))
+    steps = _read_steps(text, max_text, max_digits)
+    if isinstance(steps, Verdict):
+        return steps
     if len(steps) > len(numbers) - 1:
         return Verdict(False, f"{_count(len(steps), 'step')} for {_count(len(numbers), 'number')}")
     limit = _step_limit(max_digits, max_value)
     return _run_steps(steps, [int(n) for n in numbers], None, limit)
+
+
+def _read_steps(
+    text: str, max_text: int, max_digits: int
+) -> list[tuple[int, str, int, int]] | Verdict:
+    """The steps ``(a, op, b, c)`` of ``text``, or the rejection of text that is not steps."""
+    problem = _text_problem(text, max_text)
+    if problem:
+        return Verdict(False, problem)
+    try:
+        return _parse_steps(_tokenize(text, "=,", max_digits))
+    except _Rejected as rejection:
+        return Verdict(False, str(rejection))
 
 
 def _step_limit(max_digits: int, max_value: int) -> int:
