@@ -353,18 +353,21 @@ _TEXT_PRESET = (
     # A small causal transformer (model.channels = 64 wide, 2 layers, 4 heads: ~110k
     # parameters): cheap enough on a CPU to search with.
     "model.blocks=2",
-    # PUCT reuses its subtree from move to move, so the short answers of a problem get
-    # searched with the verifier at the leaves. In a first countdown k=3 run, Gumbel with 16
-    # simulations solved 10-12% of its self-play games and its candidates lost the gate;
-    # PUCT with 64 solved 44-61% and its network improved every generation.
-    "mcts.simulations=64",
-    "mcts.dirichlet_alpha=1.0",  # about 10 / legal moves
+    # Gumbel's improved policy is sharp where most characters lose on the spot (free mode):
+    # countdown k=3 free solved ~1% of its self-play games with PUCT (64 simulations) and
+    # 45-50% with Gumbel (32). Guided countdown also learns with PUCT and 64 simulations
+    # (benchmarks/learn_countdown.py and the issue 6 note give both curves).
+    "mcts.algorithm=gumbel",
+    "mcts.simulations=32",
+    "mcts.dirichlet_alpha=1.0",  # about 10 / legal moves; PUCT's root noise
     # A loss 20 characters away is worth -0.36, one right ahead -1: before its first solved
     # problem, free mode learns at least to write answers that stay right for longer.
     "selfplay.value_discount=0.95",
-    # Most characters lose on the spot in free mode: sampling moves from the visit counts
-    # threw away nearly every game (answers 2.6 characters long); the root noise explores.
+    # Most characters lose on the spot in free mode: sampling PUCT's moves from the visit
+    # counts threw away nearly every game (answers 2.6 characters long).
     "selfplay.temperature_moves=0",
+    # Solved games teach the solution: the greedy network learns what the search verified.
+    "selfplay.solution_targets=true",
     "replay.window=100000",
     "replay.min_positions=2000",
     "replay.augment=false",

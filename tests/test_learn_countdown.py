@@ -31,7 +31,8 @@ def test_settings_take_the_preset_then_overrides(bench, tmp_path):
     args = bench.parse_args(["--game", "countdown@k=3", "model.blocks=1", "--problems", "7"])
     config = bench.make_config(args, tmp_path)
     assert config.game == "countdown@k=3" and config.model.blocks == 1
-    assert config.mcts.algorithm == "puct" and config.checkpoint_every == 1
+    assert config.mcts.algorithm == "gumbel" and config.checkpoint_every == 1
+    assert config.selfplay.solution_targets and config.arena.validation_player == "policy"
     with pytest.raises(ConfigError, match="trains countdown"):
         bench.make_config(bench.parse_args(["--game", "tictactoe"]), tmp_path)
     with pytest.raises(SystemExit):
