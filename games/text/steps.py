@@ -6,7 +6,8 @@ Two rule modes, reported apart because only *free* is comparable with published 
 
 - ``free``: the mask enforces the grammar only (digits, an operator, ``=``, digits, ``,``; no
   leading zeros; ``k - 1`` steps). The network writes every operand and every digit of every
-  result, so a wrong number or a wrong sum loses at the verifier.
+  result, so a wrong number or a wrong sum loses, at the character where it is written
+  (``early_verdict``).
 - ``guided``: operands are limited to numbers still available, an operator only where some
   operand makes a legal step, and the game writes each result itself after ``=``.
 """
