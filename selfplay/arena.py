@@ -316,6 +316,24 @@ def play_match(
     return MatchResult(player_a.name, player_b.name, tuple(records))
 
 
+def play_alone(
+    game: Game,
+    player: Player,
+    states: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    histories: Sequence[Sequence[int]] | None = None,
+) -> np.ndarray:
+    """The final states of the one-player games ``states`` ``[B]`` played to their end by
+    ``player``. ``histories`` (the moves that led to each state, when known) are passed on to
+    the player and extended as it plays."""
+    if game.spec.num_players != 1:
+        raise ValueError(f"{game.spec.name} has two players; play_alone is for one-player games")
+    lists = None if histories is None else [list(h) for h in histories]
+    seats = np.zeros((len(states), 1), dtype=np.int64)
+    return _play_out(game, (player,), seats, states, lists, rng)
+
+
 def solve_rate(
     game: Game,
     player: Player,
@@ -325,15 +343,12 @@ def solve_rate(
     histories: Sequence[Sequence[int]] | None = None,
 ) -> float:
     """Share of the one-player games ``states`` ``[B]`` that ``player`` finishes with a
-    positive return. ``histories`` (the moves that led to each state, when known) are passed on
-    to the player and extended as it plays."""
+    positive return (``play_alone``)."""
     if game.spec.num_players != 1:
         raise ValueError(f"solve_rate is for one-player games; {game.spec.name} has two players")
     if len(states) == 0:
         return math.nan
-    lists = None if histories is None else [list(h) for h in histories]
-    seats = np.zeros((len(states), 1), dtype=np.int64)
-    final = _play_out(game, (player,), seats, states, lists, rng)
+    final = play_alone(game, player, states, rng, histories=histories)
     return float((game.returns(final)[:, 0] > 0).mean())
 
 

@@ -23,9 +23,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from games.base import Game
 from games.text.task import TextGame
+from selfplay.arena import play_alone
 from selfplay.mcts import Evaluator, SearchConfig, search
 from selfplay.mcts.common import masked_softmax
+from selfplay.players import RandomPlayer
 
 METHODS = ("greedy", "search-hidden", "search-verifier", "random", "best-of-N")
 
@@ -42,6 +45,25 @@ class TextScore:
     seconds: float
 
 
+class PolicyPlayer:
+    """A player that writes the network's most likely legal token (``temperature`` 0) or one
+    sampled from its policy at ``temperature``: no search."""
+
+    def __init__(self, evaluator: Evaluator, temperature: float = 0.0):
+        self.evaluator, self.temperature = evaluator, temperature
+        self.name = "policy" if temperature == 0 else f"policy@{temperature:g}"
+
+    def act(
+        self, game: Game, states: np.ndarray, rng: np.random.Generator, histories: object = None
+    ) -> np.ndarray:
+        logits, _ = self.evaluator(game.observation_tensor(states))
+        mask = game.legal_actions_mask(states)
+        if self.temperature == 0:
+            return np.where(mask, logits, -np.inf).argmax(axis=1)
+        probs = masked_softmax(np.asarray(logits, np.float64) / self.temperature, mask)
+        return (probs.cumsum(axis=1) > rng.random((len(states), 1))).argmax(axis=1)
+
+
 def decode(
     game: TextGame,
     evaluator: Evaluator | None,
@@ -54,24 +76,8 @@ def decode(
     them: the network's most likely legal token (``temperature`` 0), a token sampled from its
     policy at ``temperature``, or a uniformly random legal token (``evaluator`` None). Returns
     the final states."""
-    states = states.copy()
-    for _ in range(game.spec.max_game_length + 1):
-        live = np.flatnonzero(~game.is_terminal(states))
-        if len(live) == 0:
-            return states
-        mask = game.legal_actions_mask(states[live])
-        if evaluator is not None:
-            logits, _ = evaluator(game.observation_tensor(states[live]))
-        if evaluator is not None and temperature == 0:
-            actions = np.where(mask, logits, -np.inf).argmax(axis=1)
-        else:
-            if evaluator is None:
-                probs = mask / mask.sum(axis=1, keepdims=True)
-            else:
-                probs = masked_softmax(np.asarray(logits, np.float64) / temperature, mask)
-            actions = (probs.cumsum(axis=1) > rng.random((len(live), 1))).argmax(axis=1)
-        states[live] = game.apply_actions(states[live], actions, check=False)
-    raise RuntimeError(f"{game.spec.name}: answers still running after max_game_length steps")
+    player = RandomPlayer() if evaluator is None else PolicyPlayer(evaluator, temperature)
+    return play_alone(game, player, states, rng)
 
 
 def search_answers(
