@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ from selfplay.model import PolicyValueNet, count_parameters, make_evaluator
 from selfplay.text_eval import decode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learn_tictactoe import _counters, _start_ray, _Stop  # shared run plumbing
+from learn_tictactoe import _counters, _start_ray, _Stop, machine_facts  # shared run plumbing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -191,13 +190,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "wall_s": round(wall, 2),
         "overrides": list(args.overrides),
         "config": to_dict(config),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_avg_before": [round(x, 2) for x in load_before],
-            "load_avg_after": [round(x, 2) for x in os.getloadavg()],
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-        },
+        "machine": machine_facts(load_before),
         "history": history,
     }
 

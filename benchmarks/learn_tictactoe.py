@@ -303,6 +303,18 @@ def _start_ray(config: RunConfig) -> None:
     )
 
 
+def machine_facts(load_before: tuple[float, ...]) -> dict:
+    """CPUs, the load average before (``load_before``) and now, platform and torch version:
+    what a reader needs to judge a wall time taken on a shared machine."""
+    return {
+        "cpus": os.cpu_count(),
+        "load_avg_before": [round(x, 2) for x in load_before],
+        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+    }
+
+
 def run(args: argparse.Namespace, console: Console) -> dict:
     """Trains until the agent passes ``args.passes`` times in a row or time runs out; returns
     the report."""
@@ -394,13 +406,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         },
         "overrides": list(args.overrides),
         "config": to_dict(config),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_avg_before": [round(x, 2) for x in load_before],
-            "load_avg_after": [round(x, 2) for x in os.getloadavg()],
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-        },
+        "machine": machine_facts(load_before),
         "history": history,
     }
 
