@@ -97,9 +97,7 @@ class StepTask(TextTask):
     ) -> str | None:
         """Why no accepted answer continues ``step`` (written so far, or ``complete``), or
         None: it must begin (or be) one of the legal steps on ``available``."""
-        legal = _legal_steps(
-            tuple(sorted(available.elements())), self.max_value, target if last else None
-        )
+        legal = self._legal(available, target if last else None)
         if (step in legal) if complete else any(t.startswith(step) for t in legal):
             return None
         left = ", ".join(map(str, sorted(available.elements())))
@@ -148,28 +146,13 @@ class StepTask(TextTask):
         return self._digits(result) + ((END if last_step else ",") if result else "")
 
     def _guided(self, available: Counter, current: str) -> str:
-        a, op, b = _split_step(current)
-        if not op:
-            allowed = _extensions(a, (str(n) for n in available))
-            if str_in(a, available):
-                allowed += "".join(o for o in OPERATORS if self._operands(available, int(a), o))
-            return allowed
-        operands = [str(n) for n in self._operands(available, int(a), op)]
-        return _extensions(b, operands) + ("=" if b in operands else "")
+        """Characters towards a legal step's ``a op b=`` (the game writes the result)."""
+        legal = self._legal(available)
+        return _extensions(current, (t[: t.index("=") + 1] for t in legal))
 
-    def _operands(self, available: Counter, a: int, op: str) -> list[int]:
-        """The numbers ``b`` for which ``a op b`` is a legal step with ``a`` taken out."""
-        rest = available.copy()
-        rest[a] -= 1
-        return [
-            b
-            for b, count in rest.items()
-            if count > 0 and (r := apply_step(a, op, b)) is not None and r <= self.max_value
-        ]
-
-
-def str_in(text: str, available: Counter) -> bool:
-    return bool(text) and text.isdigit() and available[int(text)] > 0 and str(int(text)) == text
+    def _legal(self, available: Counter, target: int | None = None) -> frozenset[str]:
+        """The legal steps ``"a op b=c"`` on ``available``, those making ``target`` if given."""
+        return _legal_steps(tuple(sorted(available.elements())), self.max_value, target)
 
 
 def _split_step(step: str) -> tuple[str, str, str]:
