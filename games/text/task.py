@@ -188,11 +188,7 @@ class TextGame(Game):
         answer = self._write(states, i, answer, self.task.autocomplete(prompt, answer))
         full = len(answer) >= self.task.max_answer_length
         allowed = "" if answer.endswith(END) or full else self.task.allowed_next(prompt, answer)
-        verdict = None
-        if not allowed:
-            verdict = self.task.verify(prompt, answer.removesuffix(END))
-        elif self.early_verdicts:
-            verdict = self.task.early_verdict(prompt, answer)
+        verdict = self._judge(prompt, answer, finished=not allowed)
         if verdict is not None:
             self.verifier_calls += 1
             states[i]["verdict"] = 1 if verdict.accepted else -1
@@ -252,11 +248,15 @@ class TextGame(Game):
         """The verdict on the finished answer of game ``index``, with the verifier's reason
         (verified again: for reports, not for play)."""
         prompt, answer = self.prompt(states, index), self.answer(states, index)
-        if self.early_verdicts and not answer.endswith(END):
-            verdict = self.task.early_verdict(prompt, answer)
-            if verdict is not None:
-                return verdict
-        return self.task.verify(prompt, answer.removesuffix(END))
+        verdict = self._judge(prompt, answer, finished=answer.endswith(END))
+        return self._judge(prompt, answer, finished=True) if verdict is None else verdict
+
+    def _judge(self, prompt: str, answer: str, finished: bool) -> Verdict | None:
+        """The verifier's verdict on a ``finished`` answer; before that, the task's early
+        verdict (when this game takes them), None while the answer may go on."""
+        if finished:
+            return self.task.verify(prompt, answer.removesuffix(END))
+        return self.task.early_verdict(prompt, answer) if self.early_verdicts else None
 
     def without_early_verdicts(self) -> TextGame:
         """The same game (same spec and tokens) where only finished answers are verified."""
