@@ -147,9 +147,9 @@ def _eval(args: argparse.Namespace, console: Console) -> int:
     from selfplay import evaluation
     from selfplay.players import make_player
 
-    game_spec = args.game or _checkpoint_game(args.player)
-    if game_spec and games.make(game_spec).spec.vocabulary_size:
-        return _eval_text(args, games.make(game_spec), console)
+    game_spec = args.game or _checkpoint_game(args.player, required=False)
+    if game_spec and (text_game := games.make(game_spec)).spec.vocabulary_size:
+        return _eval_text(args, text_game, console)
     if not args.pons:
         raise ValueError("connect4 evaluation needs --pons DIR, the folder of Pons' test sets")
     game = games.make("connect4")
@@ -179,13 +179,14 @@ def _eval(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _checkpoint_game(path: str) -> str | None:
-    """The game a checkpoint's run trained on, or None when ``path`` is not a file."""
-    if not Path(path).is_file():
-        return None
+def _checkpoint_game(path: str, *, required: bool = True) -> str | None:
+    """The game a checkpoint's run trained on; None when ``path`` is not a file and not
+    ``required`` (otherwise the checkpoint's own error names the file)."""
     from selfplay.checkpoint import load_checkpoint
     from selfplay.config import from_dict
 
+    if not required and not Path(path).is_file():
+        return None
     return from_dict(load_checkpoint(path).get("config", {})).game
 
 
@@ -224,8 +225,6 @@ def _answer(args: argparse.Namespace, console: Console) -> int:
     from selfplay.players import NetworkPlayer
     from selfplay.text_eval import decode, search_answers
 
-    if not Path(args.checkpoint).is_file():
-        raise FileNotFoundError(f"no checkpoint {args.checkpoint!r}")
     game = games.make(args.game or _checkpoint_game(args.checkpoint))
     if not game.spec.vocabulary_size:
         raise ValueError(f"{game.spec.name} is not a text game; `selfplay play` plays board games")
@@ -247,13 +246,10 @@ def _answer(args: argparse.Namespace, console: Console) -> int:
 
 
 def _play(args: argparse.Namespace, console: Console) -> int:
-    from selfplay.checkpoint import load_checkpoint
-    from selfplay.config import from_dict
     from selfplay.play import PlaySession, run_terminal
     from selfplay.players import NetworkPlayer
 
-    spec = args.game or from_dict(load_checkpoint(args.checkpoint).get("config", {})).game
-    game = games.make(spec)
+    game = games.make(args.game or _checkpoint_game(args.checkpoint))
     engine = NetworkPlayer.from_checkpoint(args.checkpoint, game, simulations=args.simulations)
     human = 0 if args.color == "first" else 1
     session = PlaySession(game, engine, human=human, seed=args.seed)
