@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from games.base import Game
-from selfplay.arena import fit_elo, play_match
+from selfplay.arena import fit_elo, play_match, solve_rate
 from selfplay.config import RunConfig
 from selfplay.evaluation import evaluate, load_pons_sets, move_scores
-from selfplay.model import PolicyValueNet, make_evaluator
+from selfplay.model import PolicyValueNet
 from selfplay.players import NetworkPlayer, Player, evaluation_config, make_player
-from selfplay.text_eval import decode
 
 PONS_SETS = ("End-Easy", "Middle-Easy", "Middle-Medium")  # cheap to label with the solver
 
@@ -64,9 +63,10 @@ class StrengthMonitor:
             anchor = self.baselines[0].name
             ratings = fit_elo(results, anchor=anchor)
             metrics[f"strength/elo_over_{anchor}"] = ratings["best"]
-        for split, states in self.text_tests.items():
-            final = decode(self.game, make_evaluator(model, self.device), states, rng)
-            metrics[f"strength/greedy_{split}"] = float((self.game.returns(final)[:, 0] > 0).mean())
+        if self.text_tests:
+            alone = NetworkPlayer(model, None, device=self.device, name="policy")
+            for split, states in self.text_tests.items():
+                metrics[f"strength/greedy_{split}"] = solve_rate(self.game, alone, states, rng)
         if self.pons is not None:
             sets, scores = self.pons
             for row in evaluate(best, sets, scores, rng):
