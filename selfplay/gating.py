@@ -32,6 +32,7 @@ class BestNetwork:
         self.history: list[tuple[int, float]] = [(0, 0.0)]  # (generation, Elo) per promotion
         self._search = evaluation_config(config.mcts, simulations=config.arena.simulations)
         self._best_rate: float | None = None  # one-player games: the best's validation score
+        self._validation: np.ndarray | None = None  # one-player games: made on first use
 
     def weights(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
@@ -95,14 +96,14 @@ class BestNetwork:
         return metrics
 
     def _solve_rate(self, model: PolicyValueNet) -> float:
-        # A fixed validation set: the same problems every generation.
         arena = self.config.arena
-        states = self.game.new_initial_states(
-            arena.validation_games, rng=np.random.default_rng(self.config.seed + 1)
-        )
+        if self._validation is None:  # a fixed validation set: the same problems every time
+            self._validation = self.game.new_initial_states(
+                arena.validation_games, rng=np.random.default_rng(self.config.seed + 1)
+            )
         search = self._search if arena.validation_player == "search" else None
         player = NetworkPlayer(model, search, device=self.device)
-        return solve_rate(self.game, player, states, np.random.default_rng(0))
+        return solve_rate(self.game, player, self._validation, np.random.default_rng(0))
 
     def state_dict(self) -> dict:
         return {
