@@ -20,7 +20,7 @@ from collections import Counter
 
 import numpy as np
 
-from games.text.task import END, TextTask, parse_numbers
+from games.text.task import END, TextTask
 from games.text.verifier import Verdict, apply_step, check_steps
 
 OPERATORS = "+-*/"
@@ -56,9 +56,11 @@ class StepTask(TextTask):
         return ",".join(str(n) for n in numbers) + f"|{target}"
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)
     def parse_prompt(prompt: str) -> tuple[tuple[int, ...], int]:
+        """``"12,45,3|68"`` -> ((12, 45, 3), 68); cached: prompts repeat across a search."""
         numbers, _, target = prompt.partition("|")
-        return parse_numbers(numbers), int(target)
+        return tuple(int(n) for n in numbers.split(",")), int(target)
 
     @staticmethod
     def problem_keys(numbers: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -16,7 +16,6 @@ or the length limit) the verifier runs once and its verdict is the return: +1 ac
 
 from __future__ import annotations
 
-import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -266,9 +265,3 @@ class TextGame(Game):
 
     def __repr__(self) -> str:
         return f"TextGame({self.task.describe()} v{self.spec.version})"
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_numbers(text: str) -> tuple[int, ...]:
-    """``"12,45,3"`` -> (12, 45, 3); cached because prompts repeat across a search tree."""
-    return tuple(int(part) for part in text.split(","))
