@@ -188,7 +188,7 @@ def _evaluate_new_leaves(game, tree, evaluator, leaves, new, hidden) -> None:
     _store_evaluations(game, tree, evaluator, rows, nodes, states, hidden)
 
 
-def _store_evaluations(game, tree, evaluator, rows, nodes, states, hidden=False) -> None:
+def _store_evaluations(game, tree, evaluator, rows, nodes, states, hidden) -> None:
     """Fills in the evaluation of nodes ``tree[rows, nodes]`` whose states are ``states``.
     ``hidden``: terminal states are valued by the network instead of the game's returns."""
     terminal = game.is_terminal(states)
