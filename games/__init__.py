@@ -82,13 +82,15 @@ def make(spec: str) -> Game:
         )
     cls = _load_class(target, spec)
     try:
-        made = cls(**options)
+        inspect.signature(cls).bind(**options)
     except TypeError as e:
-        accepted = ", ".join(p for p in inspect.signature(cls).parameters) or "none"
+        accepted = ", ".join(inspect.signature(cls).parameters) or "none"
         raise GameLoadError(
             f"game {spec!r}: {cls.__name__} does not take these options ({e}); "
             f"its options: {accepted}"
         ) from e
+    try:
+        made = cls(**options)
     except Exception as e:  # a user's constructor: report it as a load problem
         raise GameLoadError(f"game {spec!r}: {cls.__name__}() failed: {e}") from e
     game = TextGame(made) if isinstance(made, TextTask) else made
