@@ -13,13 +13,18 @@ from selfplay.play import PlaySession, run_terminal
 from selfplay.players import NetworkPlayer
 
 
-@pytest.fixture
-def session(tmp_path):
+def tictactoe_session(tmp_path, simulations: int) -> PlaySession:
+    """A human (first) against a tiny tic-tac-toe checkpoint searching ``simulations``."""
     torch.set_num_threads(1)
     path = tmp_path / "checkpoint.pt"
     _tiny_checkpoint(path, "tictactoe")
-    engine = NetworkPlayer.from_checkpoint(path, simulations=16, device="cpu")
+    engine = NetworkPlayer.from_checkpoint(path, simulations=simulations, device="cpu")
     return PlaySession(games.make("tictactoe"), engine, human=0)
+
+
+@pytest.fixture
+def session(tmp_path):
+    return tictactoe_session(tmp_path, simulations=16)
 
 
 def test_moves_errors_engine_and_undo(session):

@@ -8,22 +8,14 @@ import urllib.error
 import urllib.request
 
 import pytest
-import torch
-from test_players import _tiny_checkpoint
+from test_play import tictactoe_session
 
-import games
-from selfplay.play import PlaySession
-from selfplay.players import NetworkPlayer
 from selfplay.web import WebGame, make_server
 
 
 @pytest.fixture
 def url(tmp_path):
-    torch.set_num_threads(1)
-    path = tmp_path / "checkpoint.pt"
-    _tiny_checkpoint(path, "tictactoe")
-    engine = NetworkPlayer.from_checkpoint(path, simulations=8, device="cpu")
-    web = WebGame(PlaySession(games.make("tictactoe"), engine, human=0))
+    web = WebGame(tictactoe_session(tmp_path, simulations=8))
     server = make_server(web, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -8,12 +8,8 @@ import shutil
 import threading
 
 import pytest
-import torch
-from test_players import _tiny_checkpoint
+from test_play import tictactoe_session
 
-import games
-from selfplay.play import PlaySession
-from selfplay.players import NetworkPlayer
 from selfplay.web import WebGame, make_server
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -25,12 +21,7 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium is n
 def page(tmp_path):
     from selenium.webdriver.chrome.service import Service
 
-    torch.set_num_threads(1)
-    path = tmp_path / "checkpoint.pt"
-    _tiny_checkpoint(path, "tictactoe")
-    engine = NetworkPlayer.from_checkpoint(path, simulations=8, device="cpu")
-    server = make_server(WebGame(PlaySession(games.make("tictactoe"), engine, human=0)),
-                         "127.0.0.1", 0)  # fmt: skip
+    server = make_server(WebGame(tictactoe_session(tmp_path, simulations=8)), "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
