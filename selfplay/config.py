@@ -108,12 +108,28 @@ class SelfPlayConfig:
     move played, the solution the search found, instead of the search's visit shares; other
     games keep the search's targets. Imitating verified solutions (expert iteration's filter)
     teaches the network alone what the search could only find."""
+    cheap_simulations: int = 0
+    """Playout cap randomization (KataGo): when > 0, a move is searched with mcts.simulations
+    only with probability full_search_share (the same draw for the whole batch) and with this
+    many simulations otherwise. Only full searches give policy targets; cheap ones play the
+    game on, so value targets (and solution targets) come at a fraction of the cost."""
+    full_search_share: float = 0.25
+    """Share of moves searched with all mcts.simulations when cheap_simulations > 0."""
+    cache_evaluations: bool = True
+    """Remember the network's outputs for the positions of the last two moves: a search that
+    does not reuse its tree (Gumbel) evaluates most of them again."""
 
     def __post_init__(self) -> None:
         _validate(
             self,
             {
                 f"workers must be >= 0, got {self.workers}": self.workers >= 0,
+                f"cheap_simulations must be >= 0, got {self.cheap_simulations}": (
+                    self.cheap_simulations >= 0
+                ),
+                f"full_search_share must be in (0, 1], got {self.full_search_share}": (
+                    0 < self.full_search_share <= 1
+                ),
                 f"games_per_worker must be >= 1, got {self.games_per_worker}": (
                     self.games_per_worker >= 1
                 ),
@@ -342,6 +358,10 @@ class RunConfig:
                 f"generations must be >= 0, got {self.generations}": self.generations >= 0,
                 f"checkpoint_every must be >= 1, got {self.checkpoint_every}": (
                     self.checkpoint_every >= 1
+                ),
+                f"selfplay.cheap_simulations must be below mcts.simulations "
+                f"({self.mcts.simulations}), got {self.selfplay.cheap_simulations}": (
+                    self.selfplay.cheap_simulations < self.mcts.simulations
                 ),
             },
         )

@@ -204,6 +204,10 @@ def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, flo
         metrics["selfplay/evaluator_batch"] = sum(s["evaluator_positions"] for s in stats) / max(
             1, sum(s["evaluator_calls"] for s in stats)
         )
+        evaluated = sum(s["evaluator_positions"] + s["cache_hits"] for s in stats)
+        metrics["selfplay/cache_hit_rate"] = (
+            sum(s["cache_hits"] for s in stats) / evaluated if evaluated else 0.0
+        )
         worker_seconds = sum(s["seconds"] for s in stats)
         metrics["selfplay/evaluator_share"] = (
             sum(s["evaluator_seconds"] for s in stats) / worker_seconds if worker_seconds else 0.0

@@ -17,12 +17,14 @@ import time
 import numpy as np
 
 from games.base import Game
+from selfplay.cache import EvaluationCache
 from selfplay.config import SelfPlayConfig
 from selfplay.mcts import Evaluator, SearchConfig, Tree, search
 from selfplay.mcts.common import choose_actions
 from selfplay.replay import GameRecord
 
-_COUNTS = ("moves", "simulations", "games", "positions", "evaluator_calls", "evaluator_positions")
+_COUNTS = ("moves", "simulations", "games", "positions", "evaluator_calls", "evaluator_positions",
+           "cache_hits")  # fmt: skip
 _SECONDS = ("seconds", "search_seconds", "evaluator_seconds")
 
 
@@ -63,8 +65,18 @@ class SelfPlayWorker:
         self.search_config = (
             search_config if self.gumbel else dataclasses.replace(search_config, temperature=0.0)
         )
+        # Playout cap randomization: most moves get a cheap search and no policy target.
+        self.full_search_share = (
+            selfplay_config.full_search_share if selfplay_config.cheap_simulations else 1.0
+        )
+        self.cheap_search_config = dataclasses.replace(
+            self.search_config, simulations=max(1, selfplay_config.cheap_simulations)
+        )
         self.rng = np.random.default_rng([seed, worker_id])
         self.evaluator = evaluator
+        self._cache = (
+            EvaluationCache(self._timed_evaluator) if selfplay_config.cache_evaluations else None
+        )
         self.weights_version = weights_version
 
         b = selfplay_config.games_per_worker
@@ -89,6 +101,8 @@ class SelfPlayWorker:
         self.evaluator = evaluator
         self.weights_version = version
         self._tree = None
+        if self._cache is not None:
+            self._cache.clear()
 
     def play(self, min_games: int) -> list[GameRecord]:
         """Plays moves until at least ``min_games`` games have finished since this call began,
@@ -109,7 +123,11 @@ class SelfPlayWorker:
         """Counters since the last call, then resets them: ``moves`` (plies played over all
         slots), ``simulations``, ``games`` and ``positions`` finished, seconds in ``play``, in
         the search (evaluator included) and in the evaluator, ``evaluator_calls``,
-        ``evaluator_positions`` and their mean, ``evaluator_batch``."""
+        ``evaluator_positions`` and their mean, ``evaluator_batch``, and ``cache_hits``
+        (positions the evaluation cache answered without the network)."""
+        if self._cache is not None:
+            self._stats["cache_hits"] += self._cache.hits
+            self._cache.hits = self._cache.misses = 0
         stats = dict(self._stats)
         calls = stats["evaluator_calls"]
         stats["evaluator_batch"] = stats["evaluator_positions"] / calls if calls else 0.0
@@ -135,15 +153,21 @@ class SelfPlayWorker:
         observations = game.observation_tensor(states)
         players = game.current_player(states)
 
+        full = self.full_search_share == 1.0 or self.rng.random() < self.full_search_share
+        config = self.search_config if full else self.cheap_search_config
         start = time.perf_counter()
-        out = search(game, states, self._timed_evaluator, self.search_config, self.rng, self._tree)
+        evaluator = self._timed_evaluator if self._cache is None else self._cache
+        out = search(game, states, evaluator, config, self.rng, self._tree)
+        if self._cache is not None:
+            self._cache.next_move()
         self._stats["search_seconds"] += time.perf_counter() - start
         actions = out.actions
         opening = self.plies < self.temperature_moves
         if not self.gumbel and self.temperature > 0 and opening.any():
             actions = actions.copy()
             actions[opening] = choose_actions(self.rng, out.visit_counts[opening], self.temperature)
-        policies = out.policy.astype(np.float32)
+        # A cheap search's visit shares are too noisy to learn from: an empty target.
+        policies = out.policy.astype(np.float32) if full else np.zeros_like(out.policy, np.float32)
 
         for b, history in enumerate(self._history):
             history.append((observations[b], policies[b], int(players[b]), int(actions[b])))
@@ -151,7 +175,7 @@ class SelfPlayWorker:
         self.plies += 1
         self._tree = out.tree.advance(actions)
         self._stats["moves"] += len(states)
-        self._stats["simulations"] += len(states) * self.search_config.simulations
+        self._stats["simulations"] += len(states) * config.simulations
 
         done = np.flatnonzero(game.is_terminal(self.states))
         too_long = self.plies > game.spec.max_game_length

@@ -312,3 +312,39 @@ def test_a_game_that_never_ends_is_reported():
     worker = _worker(stuck, games_per_worker=3)
     with pytest.raises(RuntimeError, match="max_game_length=2"):
         worker.play(50)
+
+
+def test_cheap_searches_give_no_policy_targets_and_cost_their_simulations():
+    game = games.make("tictactoe")
+    config = SelfPlayConfig(games_per_worker=4, temperature_moves=0, cheap_simulations=2,
+                            full_search_share=0.3)  # fmt: skip
+    worker = SelfPlayWorker(game, SearchConfig(simulations=16), config, uniform_evaluator(9),
+                            seed=3)  # fmt: skip
+    records = worker.play(40)
+    stats = worker.stats()
+    targets = np.concatenate([r.policies for r in records])
+    empty = targets.sum(axis=1) == 0
+    # Every ply has a search target or none at all, never a partial one.
+    np.testing.assert_allclose(targets[~empty].sum(axis=1), 1, rtol=1e-5)
+    assert 0.15 < (~empty).mean() < 0.45
+    # Each move costs the simulations of the search it got: 16 for a full one, 2 for a cheap.
+    full_moves = (stats["simulations"] - 2 * stats["moves"]) / 14 / 4
+    assert 0.15 < full_moves / (stats["moves"] / 4) < 0.45
+    for record in records:  # cheap moves still play legal, complete games
+        assert game.is_terminal(_replay(game, record.actions))[0]
+
+
+def test_cheap_simulations_must_be_below_the_full_search():
+    from selfplay.config import ConfigError, resolve
+
+    with pytest.raises(ConfigError, match=r"cheap_simulations must be below mcts\.simulations"):
+        resolve(["mcts.simulations=8", "selfplay.cheap_simulations=8"])
+    with pytest.raises(ConfigError, match="full_search_share must be in"):
+        resolve(["selfplay.cheap_simulations=2", "selfplay.full_search_share=0"])
+
+
+def _replay(game: Game, actions: np.ndarray) -> np.ndarray:
+    states = game.new_initial_states(1)
+    for action in actions:
+        states = game.apply_actions(states, np.array([action]))
+    return states

@@ -99,16 +99,18 @@ class StepTask(TextTask):
     ) -> str | None:
         """Why no accepted answer continues ``step`` (written so far, or ``complete``), or
         None: it must begin (or be) one of the legal steps on ``available``."""
-        legal = self._legal(available, target if last else None)
-        if (step in legal) if complete else any(t.startswith(step) for t in legal):
+        numbers = tuple(sorted(available.elements()))
+        goal = target if last else None
+        begins = _step_prefixes(numbers, self.max_value, goal)
+        if (step in _legal_steps(numbers, self.max_value, goal)) if complete else step in begins:
             return None
-        left = ", ".join(map(str, sorted(available.elements())))
+        left = ", ".join(map(str, numbers))
         a, op, rest = _split_step(step)
         b, equals, result = rest.partition("=")
-        if not op or not any(t.startswith(f"{a}{op}") for t in legal):
+        if not op or f"{a}{op}" not in begins:
             goal = f" that makes the target {target}" if last else ""
             return f"no step{goal} begins {a}{op} (numbers left: {left})"
-        if not equals or not any(t.startswith(f"{a}{op}{b}=") for t in legal):
+        if not equals or f"{a}{op}{b}=" not in begins:
             value = apply_step(int(a), op, int(b), max_value=self.max_value) if equals else None
             if last and value is not None:
                 return f"{a}{op}{b} is {value}, and the last step must make the target {target}"
@@ -182,6 +184,14 @@ def _legal_steps(numbers: tuple[int, ...], max_value: int, target: int | None) -
             if value is not None and (target is None or value == target):
                 steps.add(f"{numbers[i]}{op}{numbers[j]}={value}")
     return frozenset(steps)
+
+
+@functools.lru_cache(maxsize=65536)
+def _step_prefixes(numbers: tuple[int, ...], max_value: int, target: int | None) -> frozenset[str]:
+    """Every non-empty beginning of a legal step (see ``_legal_steps``): the happy path of the
+    early verdict is one lookup."""
+    steps = _legal_steps(numbers, max_value, target)
+    return frozenset(step[:n] for step in steps for n in range(1, len(step) + 1))
 
 
 def _available(numbers, complete_steps: list[str]) -> Counter:
