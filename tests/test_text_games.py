@@ -70,6 +70,28 @@ def test_solver_answers_are_playable_and_accepted(k, mode):
         assert game.answer(final) == answer + END
 
 
+@pytest.mark.parametrize("mode", ["free", "guided"])
+def test_a_curriculum_mixes_problem_sizes_and_each_takes_its_own_steps(mode):
+    game = games.make(f"countdown@k=4,min_k=3,mode={mode}")
+    prompts = game.task.sample_prompts(60, np.random.default_rng(2))
+    sizes = Counter(len(StepTask.parse_prompt(p)[0]) for p in prompts)
+    assert set(sizes) == {3, 4} and min(sizes.values()) >= 15
+    for prompt in prompts[:20]:
+        numbers, target = StepTask.parse_prompt(prompt)
+        answer = solve_steps(list(numbers), target, max_value=game.task.max_value)
+        final = play_steps(game, prompt, answer)
+        assert game.returns(final)[0, 0] == 1.0 and game.answer(final) == answer + END
+        if mode == "free":  # one step short of the end, the grammar wants another step
+            short = type_answer(game, prompt, answer.rpartition(",")[0])
+            legal = game.legal_actions_mask(short)[0]
+            assert legal[game.encode(",")[0]] and not legal[game.encode(END)[0]]
+    # Tests stay at k: the curriculum is for training only.
+    test = game.task.test_prompts("seen", limit=20)
+    assert all(len(StepTask.parse_prompt(p)[0]) == 4 for p in test)
+    with pytest.raises(ValueError, match=r"min_k must be 2\.\.k=4"):
+        games.make("countdown@k=4,min_k=5")
+
+
 def test_a_wrong_result_loses_in_free_mode():
     game = games.make("countdown@k=3")
     prompt = game.task.test_prompts("seen", limit=1)[0]

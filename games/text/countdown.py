@@ -23,17 +23,40 @@ TEST_SIZE = 1000  # problems per test split (the published evaluations use 1000)
 
 class Countdown(StepTask):
     """Countdown with ``k`` numbers (3, 4 or 5 in our reports; 4 is the published setting) in
-    ``mode`` "free" (comparable with published work) or "guided"."""
+    ``mode`` "free" (comparable with published work) or "guided".
+
+    ``min_k``: a curriculum. Training problems have ``min_k`` to ``k`` numbers, as many of each
+    size; the test splits keep ``k``. Smaller problems are solved sooner and teach the steps,
+    the arithmetic and the format that the larger ones need (``countdown@k=4,min_k=3``)."""
 
     name = "countdown"
     version = 1
     splits = ("seen", "heldout")
 
-    def __init__(self, k: int = 4, mode: str = "free", max_digits: int = 4):
+    def __init__(
+        self, k: int = 4, mode: str = "free", max_digits: int = 4, min_k: int | None = None
+    ):
         super().__init__(k, mode, max_digits, MAX_NUMBER, MAX_TARGET)
+        self.min_k = k if min_k is None else min_k
+        if not isinstance(self.min_k, int) or not 2 <= self.min_k <= k:
+            raise ValueError(f"countdown: min_k must be 2..k={k}, got {min_k!r}")
+
+    def describe(self) -> str:
+        if self.min_k == self.k:
+            return super().describe()
+        return f"{self.name} k={self.k} (training k={self.min_k}..{self.k}) {self.mode}"
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
-        return self._draw(n, rng, test=False, held_out=False)
+        if self.min_k == self.k:
+            return self._draw(n, rng, test=False, held_out=False)
+        sizes = rng.integers(self.min_k, self.k + 1, size=n)
+        prompts = [""] * n
+        for k in np.unique(sizes):
+            where = np.flatnonzero(sizes == k)
+            drawn = self._draw(len(where), rng, test=False, held_out=False, k=int(k))
+            for i, prompt in zip(where, drawn, strict=True):
+                prompts[i] = prompt
+        return prompts
 
     def test_prompts(self, split: str, limit: int | None = None) -> list[str]:
         """The first ``limit`` (default ``TEST_SIZE``) test problems of ``split``: "seen"
@@ -43,12 +66,14 @@ class Countdown(StepTask):
         rng = np.random.default_rng([self.k, self.splits.index(split), 2024])
         return self._draw(limit or TEST_SIZE, rng, test=True, held_out=split == "heldout")
 
-    def _draw(self, n: int, rng: np.random.Generator, test: bool, held_out: bool) -> list[str]:
-        """``n`` solvable problems; candidates are drawn in bulk and filtered with NumPy
-        before the (much slower) solver sees them."""
+    def _draw(
+        self, n: int, rng: np.random.Generator, test: bool, held_out: bool, k: int | None = None
+    ) -> list[str]:
+        """``n`` solvable problems with ``k`` numbers (default ``self.k``); candidates are
+        drawn in bulk and filtered with NumPy before the (much slower) solver sees them."""
         prompts: list[str] = []
         while len(prompts) < n:
-            numbers = rng.integers(MIN_NUMBER, MAX_NUMBER + 1, size=(4096, self.k))
+            numbers = rng.integers(MIN_NUMBER, MAX_NUMBER + 1, size=(4096, k or self.k))
             targets = rng.integers(MIN_TARGET, MAX_TARGET + 1, size=4096)
             keep = np.isin(targets, list(HELD_OUT_TARGETS)) == held_out
             if not held_out:  # held-out targets never reach training: no need to split them

@@ -32,8 +32,9 @@ class StepTask(TextTask):
     """Problems ``numbers|target`` (prompt ``"12,45,3,7|68"``) answered in steps.
 
     Subclasses set the problem distribution; this class holds the grammar, the guided rules
-    and the verifier call. ``max_digits`` bounds every number written (and so every
-    intermediate result: ``10**max_digits - 1``).
+    and the verifier call. ``k`` is the most numbers a problem has (it sizes the prompt and
+    the answer); each problem takes as many steps as its own numbers allow. ``max_digits``
+    bounds every number written (and so every intermediate result: ``10**max_digits - 1``).
     """
 
     def __init__(self, k: int, mode: str, max_digits: int, max_number: int, max_target: int):
@@ -89,8 +90,9 @@ class StepTask(TextTask):
         steps = answer.split(",")
         complete = answer.endswith(",")  # then the step before the ',' has just ended
         k = len(steps) - 1 if complete else len(steps)
+        last = k == len(numbers) - 1
         problem = self._step_problem(
-            _available(numbers, steps[: k - 1]), steps[k - 1], complete, k == self.k - 1, target
+            _available(numbers, steps[: k - 1]), steps[k - 1], complete, last, target
         )
         return None if problem is None else Verdict(False, f"step {k}: {problem}")
 
@@ -121,11 +123,11 @@ class StepTask(TextTask):
     def allowed_next(self, prompt: str, answer: str) -> str:
         steps = answer.split(",")
         current = steps[-1]
-        if len(steps) > self.k - 1:
+        numbers, _ = self.parse_prompt(prompt)
+        if len(steps) > len(numbers) - 1:
             return ""  # more steps than numbers allow: only reachable by a broken grammar
         if self.mode == "free":
-            return self._free(current, last_step=len(steps) == self.k - 1)
-        numbers, _ = self.parse_prompt(prompt)
+            return self._free(current, last_step=len(steps) == len(numbers) - 1)
         return self._guided(_available(numbers, steps[:-1]), current)
 
     def autocomplete(self, prompt: str, answer: str) -> str:
@@ -134,7 +136,8 @@ class StepTask(TextTask):
         steps = answer.split(",")
         a, op, b = _split_step(steps[-1][:-1])
         result = apply_step(int(a), op, int(b))
-        return f"{result}{END if len(steps) == self.k - 1 else ','}"
+        last = len(steps) == len(self.parse_prompt(prompt)[0]) - 1
+        return f"{result}{END if last else ','}"
 
     def _digits(self, number: str) -> str:
         """Digits that may extend ``number``: none after a leading zero or at the limit."""
