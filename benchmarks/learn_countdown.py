@@ -107,7 +107,9 @@ def make_config(args: argparse.Namespace, run_root: Path) -> RunConfig:
     if games.make(config.game).spec.name != "countdown":
         raise ConfigError(f"this benchmark trains countdown; drop game={config.game}")
     if not config.name:
-        config = dataclasses.replace(config, name=f"countdown-{time.strftime('%Y%m%d-%H%M%S')}")
+        config = dataclasses.replace(
+            config, name=f"countdown-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        )
     return config
 
 

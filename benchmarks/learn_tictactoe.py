@@ -268,7 +268,9 @@ def make_config(args: argparse.Namespace, run_root: Path) -> RunConfig:
     if config.game != "tictactoe":
         raise ConfigError(f"this benchmark plays tic-tac-toe; drop game={config.game}")
     if not config.name:
-        config = dataclasses.replace(config, name=f"tictactoe-{time.strftime('%Y%m%d-%H%M%S')}")
+        config = dataclasses.replace(
+            config, name=f"tictactoe-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        )
     return config
 
 

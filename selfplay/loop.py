@@ -14,6 +14,7 @@ optimizer, scheduler, counters, RNG states), ``replay.npz`` (the buffer), ``tens
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -37,12 +38,34 @@ CHECKPOINT, REPLAY, CONFIG = "checkpoint.pt", "replay.npz", "config.json"
 
 
 def new_run_dir(config: RunConfig) -> Path:
-    """A fresh folder for the run, named by the config or by game and start time."""
-    name = config.name or f"{games.make(config.game).spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = Path(config.run_dir) / name
-    if (run_dir / CHECKPOINT).exists():
-        raise FileExistsError(f"{run_dir} already holds a run; resume it with --resume {run_dir}")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    """A fresh folder for the run, named by the config or by game and start time. Creating it
+    claims it: two runs started in the same second get ``NAME`` and ``NAME-2``, and a name
+    given twice is refused rather than shared."""
+    root = Path(config.run_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    if config.name:
+        run_dir = root / config.name
+        if (run_dir / CHECKPOINT).exists():
+            raise FileExistsError(
+                f"{run_dir} already holds a run; resume it with --resume {run_dir}"
+            )
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            if any(run_dir.iterdir()):
+                raise FileExistsError(
+                    f"{run_dir} is in use by another run (or one that died before its first "
+                    "checkpoint); pick another name= or delete the folder"
+                ) from None
+        return run_dir
+    stem = f"{games.make(config.game).spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for suffix in itertools.count(1):
+        run_dir = root / (stem if suffix == 1 else f"{stem}-{suffix}")
+        try:
+            run_dir.mkdir()  # atomic: exactly one run gets each name
+        except FileExistsError:
+            continue
+        break
     return run_dir
 
 

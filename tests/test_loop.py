@@ -119,3 +119,22 @@ def test_a_text_game_trains_and_its_checkpoint_evaluates(tmp_path, capsys):
     assert "3,7,25|46" in out and ("accepted" in out or "rejected" in out)
     assert main(["answer", str(run_dir / CHECKPOINT), "3,x|46"]) == 2
     assert "'x' is not in the alphabet" in capsys.readouterr().err
+
+
+def test_runs_started_together_get_their_own_folders(tmp_path, monkeypatch):
+    from selfplay import loop
+
+    monkeypatch.setattr(loop.time, "strftime", lambda _: "20261127-150000")  # the same second
+    config = resolve(["game=tictactoe", f"run_dir={tmp_path}"])
+    folders = [loop.new_run_dir(config) for _ in range(3)]
+    assert [f.name for f in folders] == [
+        "tictactoe-20261127-150000", "tictactoe-20261127-150000-2", "tictactoe-20261127-150000-3"
+    ]  # fmt: skip
+    new_run_dir = loop.new_run_dir
+    named = resolve(["game=tictactoe", f"run_dir={tmp_path}", "name=mine"])
+    (new_run_dir(named) / CONFIG).write_text("{}")  # a run has started writing there
+    with pytest.raises(FileExistsError, match="in use by another run"):
+        new_run_dir(named)
+    (tmp_path / "mine" / CHECKPOINT).write_text("")
+    with pytest.raises(FileExistsError, match="resume it with --resume"):
+        new_run_dir(named)
