@@ -74,7 +74,13 @@ class SelfPlayActor:
 
 class WorkerPool:
     """Self-play actors kept busy with ``play`` calls; a dead actor is replaced by a new one
-    with the same id and a fresh seed, and gets the current weights."""
+    with the same id and a fresh seed, and gets the current weights.
+
+    Every worker always has one ``play(per_call)`` call in flight. ``collect`` waits for games;
+    between collects, ``poll`` takes in the calls that have finished and starts the next ones,
+    so self-play goes on while the driver trains (the games wait in the pool for the next
+    ``collect``). ``per_call`` defaults to a quarter of a worker's games in lockstep.
+    """
 
     def __init__(
         self,
@@ -82,6 +88,7 @@ class WorkerPool:
         num_workers: int,
         gpus_per_worker: float = 0.0,
         seed_offset: int = 0,
+        per_call: int | None = None,
     ):
         self._config = config
         self._options = {"num_cpus": 1, "num_gpus": gpus_per_worker, "max_restarts": 0}
@@ -90,6 +97,9 @@ class WorkerPool:
         self._pending: dict[Any, int] = {}  # play() future -> worker id
         self._spawned = 0
         self._seed_offset = seed_offset
+        self._per_call = per_call or max(1, config.selfplay.games_per_worker // 4)
+        self._records: list[GameRecord] = []  # finished games not yet collected
+        self._stats: list[dict] = []
         self.replaced = 0
         self.actors = [self._spawn(i) for i in range(num_workers)]
 
@@ -111,32 +121,53 @@ class WorkerPool:
             actor.set_weights.remote(*self._weights)
 
     def collect(
-        self, min_games: int, per_call: int, on_games: Callable[[int], None] | None = None
+        self, min_games: int, on_games: Callable[[int], None] | None = None
     ) -> tuple[list[GameRecord], list[dict]]:
-        """Finished games, at least ``min_games`` of them, from whichever workers are ready;
-        every worker keeps one ``play(per_call)`` call in flight. ``on_games(n)`` is told of
-        each batch of ``n`` games as it arrives (for a progress display)."""
+        """Finished games, at least ``min_games`` of them (all that ``poll`` took in, and more
+        from whichever workers are ready), with the workers' stats of those calls.
+        ``on_games(n)`` is told of each batch of ``n`` games as it arrives (for a progress
+        display)."""
+        self._keep_busy()
+        if on_games is not None and self._records:
+            on_games(len(self._records))
+        while len(self._records) < min_games:
+            ready, _ = ray.wait(list(self._pending), num_returns=1)
+            games = self._take(ready[0])
+            if on_games is not None:
+                on_games(games)
+        records, stats = self._records, self._stats
+        self._records, self._stats = [], []
+        return records, stats
+
+    def poll(self) -> int:
+        """Takes in the ``play`` calls that have finished, without waiting, and starts the
+        next ones; returns how many games it took in."""
+        self._keep_busy()
+        ready, _ = ray.wait(list(self._pending), num_returns=len(self._pending), timeout=0)
+        return sum(self._take(ref) for ref in ready)
+
+    def _keep_busy(self) -> None:
         for worker_id, actor in enumerate(self.actors):
             if worker_id not in self._pending.values():
-                self._pending[actor.play.remote(per_call)] = worker_id
-        records: list[GameRecord] = []
-        stats: list[dict] = []
-        while len(records) < min_games:
-            ready, _ = ray.wait(list(self._pending), num_returns=1)
-            worker_id = self._pending.pop(ready[0])
-            try:
-                games_done, worker_stats = ray.get(ready[0])
-            except (RayActorError, ActorDiedError, ActorUnavailableError) as e:
-                log.warning("self-play worker %d died (%s); starting a new one", worker_id, e)
-                self.replaced += 1
-                self.actors[worker_id] = self._spawn(worker_id)
-            else:
-                records.extend(games_done)
-                stats.append(worker_stats)
-                if on_games is not None:
-                    on_games(len(games_done))
-            self._pending[self.actors[worker_id].play.remote(per_call)] = worker_id
-        return records, stats
+                self._pending[actor.play.remote(self._per_call)] = worker_id
+
+    def _take(self, ref) -> int:
+        """Keeps the games of the finished call ``ref`` (replacing its worker if it died) and
+        starts that worker's next call; returns the number of games."""
+        worker_id = self._pending.pop(ref)
+        games = 0
+        try:
+            games_done, worker_stats = ray.get(ref)
+        except (RayActorError, ActorDiedError, ActorUnavailableError) as e:
+            log.warning("self-play worker %d died (%s); starting a new one", worker_id, e)
+            self.replaced += 1
+            self.actors[worker_id] = self._spawn(worker_id)
+        else:
+            self._records.extend(games_done)
+            self._stats.append(worker_stats)
+            games = len(games_done)
+        self._pending[self.actors[worker_id].play.remote(self._per_call)] = worker_id
+        return games
 
     def shutdown(self) -> None:
         for actor in self.actors:

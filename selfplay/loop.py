@@ -150,13 +150,13 @@ def train(
     # A resumed run's workers start from seeds the run has not used before.
     pool = WorkerPool(config, workers, gpus_per_worker, seed_offset=1000 * run.generation)
     pool.publish(best.generation, best.weights())  # self-play always uses the best network
-    per_call = max(1, config.selfplay.games_per_worker // 4)
 
     from torch.utils.tensorboard import SummaryWriter  # imports tensorboard: only when training
 
     writer = SummaryWriter(str(run_dir / "tensorboard"))
     monitor = StrengthMonitor(game, config, run_dir, _device())
     console.print(f"{workers} self-play workers, learner on {_device()}, logs in {writer.log_dir}")
+    collected = time.perf_counter()  # when the last generation's games were collected
     try:
         while not config.generations or run.generation < config.generations:
             start = time.perf_counter()
@@ -167,14 +167,16 @@ def train(
                 )
                 records, stats = pool.collect(
                     config.selfplay.games_per_generation,
-                    per_call,
                     on_games=lambda n, task=task: progress.advance(task, n),
                 )
             replay.add(records)
-            selfplay_seconds = time.perf_counter() - start
-            losses = _learn(learner, replay, game, config)
+            # The games were played since the last collect, while the learner trained too.
+            period, waited = time.perf_counter() - collected, time.perf_counter() - start
+            collected = time.perf_counter()
+            losses = _learn(learner, replay, game, config, pool)
             run.generation += 1
-            metrics = _metrics(records, stats, losses, replay, selfplay_seconds, pool.replaced)
+            metrics = _metrics(records, stats, losses, replay, period, pool.replaced)
+            metrics["selfplay/wait_share"] = waited / period
             if losses:  # a candidate exists only once the learner has trained
                 rng = np.random.default_rng([config.seed, run.generation])
                 metrics |= best.consider(learner.model, run.generation, rng)
@@ -198,15 +200,19 @@ def train(
     return run_dir
 
 
-def _learn(learner: Learner, replay: ReplayBuffer, game: games.Game, config: RunConfig):
-    """``steps_per_generation`` gradient steps, once the buffer holds enough positions."""
+def _learn(
+    learner: Learner, replay: ReplayBuffer, game: games.Game, config: RunConfig, pool: WorkerPool
+):
+    """``steps_per_generation`` gradient steps, once the buffer holds enough positions. The
+    pool is polled between steps, so the workers never wait for the learner."""
     if len(replay) < config.replay.min_positions:
         return []
     augment = game if config.replay.augment else None
-    return [
-        learner.train_step(*replay.sample(config.learner.batch_size, game=augment))
-        for _ in range(config.learner.steps_per_generation)
-    ]
+    losses = []
+    for _ in range(config.learner.steps_per_generation):
+        losses.append(learner.train_step(*replay.sample(config.learner.batch_size, game=augment)))
+        pool.poll()
+    return losses
 
 
 def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, float]:

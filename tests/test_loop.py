@@ -44,11 +44,32 @@ def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     metrics = seen[-1][1]
     assert metrics["selfplay/positions_per_s"] > 0 and "learner/total_loss" in metrics
+    assert 0 <= metrics["selfplay/wait_share"] <= 1 and 0 <= metrics["selfplay/cache_hit_rate"] < 1
     assert metrics["arena/games"] >= 4 and metrics["arena/promoted"] in (0.0, 1.0)
     assert payload["best"]["generation"] == metrics["arena/best_generation"]
     assert (
         0 <= metrics["strength/score_vs_minimax:2"] <= 1 and "strength/elo_over_random" in metrics
     )
+
+
+def test_the_pool_plays_on_between_collects(tmp_path):
+    import time
+
+    from selfplay.actors import WorkerPool
+
+    pool = WorkerPool(_config(tmp_path), num_workers=1, per_call=2)
+    try:
+        first, _ = pool.collect(2)
+        assert len(first) >= 2
+        taken, deadline = 0, time.monotonic() + 60
+        while taken < 6 and time.monotonic() < deadline:  # the driver is busy elsewhere
+            taken += pool.poll()
+            time.sleep(0.05)
+        assert taken >= 6  # the worker went on playing without a collect
+        games, stats = pool.collect(1)  # what poll took in comes first, all of it
+        assert len(games) >= taken and sum(s["games"] for s in stats) == len(games)
+    finally:
+        pool.shutdown()
 
 
 def test_resume_continues_from_the_checkpoint(tmp_path):
