@@ -92,16 +92,15 @@ class StepTask(TextTask):
         k = len(steps) - 1 if complete else len(steps)
         last = k == len(numbers) - 1
         problem = self._step_problem(
-            _available(numbers, steps[: k - 1]), steps[k - 1], complete, last, target
+            _available(numbers, tuple(steps[: k - 1])), steps[k - 1], complete, last, target
         )
         return None if problem is None else Verdict(False, f"step {k}: {problem}")
 
     def _step_problem(
-        self, available: Counter, step: str, complete: bool, last: bool, target: int
+        self, numbers: tuple[int, ...], step: str, complete: bool, last: bool, target: int
     ) -> str | None:
         """Why no accepted answer continues ``step`` (written so far, or ``complete``), or
-        None: it must begin (or be) one of the legal steps on ``available``."""
-        numbers = tuple(sorted(available.elements()))
+        None: it must begin (or be) one of the legal steps on the (sorted) ``numbers``."""
         goal = target if last else None
         begins = _step_prefixes(numbers, self.max_value, goal)
         if (step in _legal_steps(numbers, self.max_value, goal)) if complete else step in begins:
@@ -128,7 +127,7 @@ class StepTask(TextTask):
             return ""  # more steps than numbers allow: only reachable by a broken grammar
         if self.mode == "free":
             return self._free(current, last_step=len(steps) == len(numbers) - 1)
-        return self._guided(_available(numbers, steps[:-1]), current)
+        return self._guided(_available(numbers, tuple(steps[:-1])), current)
 
     def autocomplete(self, prompt: str, answer: str) -> str:
         if self.mode != "guided" or not answer.endswith("="):
@@ -152,14 +151,15 @@ class StepTask(TextTask):
         result = b.partition("=")[2]
         return self._digits(result) + ((END if last_step else ",") if result else "")
 
-    def _guided(self, available: Counter, current: str) -> str:
+    def _guided(self, available: tuple[int, ...], current: str) -> str:
         """Characters towards a legal step's ``a op b=`` (the game writes the result)."""
         legal = self._legal(available)
         return _extensions(current, (t[: t.index("=") + 1] for t in legal))
 
-    def _legal(self, available: Counter, target: int | None = None) -> frozenset[str]:
-        """The legal steps ``"a op b=c"`` on ``available``, those making ``target`` if given."""
-        return _legal_steps(tuple(sorted(available.elements())), self.max_value, target)
+    def _legal(self, available: tuple[int, ...], target: int | None = None) -> frozenset[str]:
+        """The legal steps ``"a op b=c"`` on the sorted ``available`` numbers, those making
+        ``target`` if given."""
+        return _legal_steps(available, self.max_value, target)
 
 
 def _split_step(step: str) -> tuple[str, str, str]:
@@ -197,8 +197,10 @@ def _step_prefixes(numbers: tuple[int, ...], max_value: int, target: int | None)
     return frozenset(step[:n] for step in steps for n in range(1, len(step) + 1))
 
 
-def _available(numbers, complete_steps: list[str]) -> Counter:
-    """The multiset of numbers left after ``complete_steps`` (already checked by the mask)."""
+@functools.lru_cache(maxsize=65536)
+def _available(numbers: tuple[int, ...], complete_steps: tuple[str, ...]) -> tuple[int, ...]:
+    """The numbers left after ``complete_steps`` (already checked by the mask), sorted; cached,
+    as every character of a step asks again."""
     left = Counter(numbers)
     for step in complete_steps:
         a, _, rest = _split_step(step)
@@ -206,4 +208,4 @@ def _available(numbers, complete_steps: list[str]) -> Counter:
         left[int(a)] -= 1
         left[int(b)] -= 1
         left[int(result)] += 1
-    return +left
+    return tuple(sorted((+left).elements()))

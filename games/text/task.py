@@ -118,6 +118,11 @@ class TextGame(Game):
             )
         self.chars = chars  # token id SPECIALS - 1 + i <-> chars[i]; chars[0] = END <-> EOS
         self._ids = {c: EOS + i for i, c in enumerate(chars)}
+        # str.translate tables: token ids as latin-1 code points <-> characters (specials
+        # other than EOS dropped), so that text and tokens convert in C, not per character.
+        self._to_chars = {i: None for i in range(EOS)} | {EOS + i: c for i, c in enumerate(chars)}
+        self._to_ids = {ord(c): EOS + i for i, c in enumerate(chars)}
+        self._masks: dict[str, np.ndarray] = {}  # allowed characters -> legal mask
         vocabulary = EOS + len(chars)
         length = 2 + task.max_prompt_length + task.max_answer_length
         self.spec = GameSpec(
@@ -146,17 +151,17 @@ class TextGame(Game):
     def encode(self, text: str) -> np.ndarray:
         """Token ids (uint8) of ``text``; raises ValueError naming a character outside the
         alphabet."""
-        try:
-            return np.array([self._ids[c] for c in text], dtype=np.uint8)
-        except KeyError as e:
+        unknown = set(text).difference(self._ids)
+        if unknown:
             raise ValueError(
-                f"{self.task.name}: character {e.args[0]!r} is not in the alphabet "
+                f"{self.task.name}: character {min(unknown)!r} is not in the alphabet "
                 f"{self.task.alphabet!r}"
-            ) from None
+            )
+        return np.frombuffer(text.translate(self._to_ids).encode("latin-1"), np.uint8).copy()
 
     def decode(self, tokens: Sequence[int]) -> str:
         """The characters of token ids (specials other than EOS are skipped)."""
-        return "".join(self.chars[t - EOS] for t in tokens if t >= EOS)
+        return bytes(np.asarray(tokens, np.uint8)).decode("latin-1").translate(self._to_chars)
 
     def prompt(self, states: np.ndarray, index: int = 0) -> str:
         record = states[index]
@@ -166,6 +171,12 @@ class TextGame(Game):
         """The answer written so far in game ``index`` (``END`` included once written)."""
         record = states[index]
         return self.decode(record["tokens"][record["answer_start"] : record["length"]])
+
+    def _texts(self, record: np.void) -> tuple[str, str]:
+        """Prompt and answer of one state record, decoded at once."""
+        start, length = int(record["answer_start"]), int(record["length"])
+        text = self.decode(record["tokens"][1:length])  # SEP is dropped
+        return text[: start - 2], text[start - 2 :]
 
     # -- states ----------------------------------------------------------------------------
     def new_initial_states(
@@ -202,8 +213,10 @@ class TextGame(Game):
             states[i]["verdict"] = 1 if verdict.accepted else -1
             states[i]["legal"] = True
             return
-        legal = np.zeros(self.spec.num_actions, dtype=bool)
-        legal[self.encode(allowed)] = True
+        legal = self._masks.get(allowed)
+        if legal is None:
+            legal = self._masks[allowed] = np.zeros(self.spec.num_actions, dtype=bool)
+            legal[self.encode(allowed)] = True
         states[i]["legal"] = legal
 
     def _write(self, states: np.ndarray, i: int, answer: str, text: str) -> str:
@@ -231,7 +244,7 @@ class TextGame(Game):
             key = new["tokens"][i, : new["length"][i]].tobytes() + bytes((int(actions[i]),))
             known = self._transitions.get(key)
             if known is None:
-                prompt, answer = self.prompt(new, i), self.answer(new, i)
+                prompt, answer = self._texts(new[i])
                 answer = self._write(new, i, answer, self.chars[int(actions[i]) - EOS])
                 self._settle(new, i, prompt, answer)
                 if len(self._transitions) >= self._memory:
