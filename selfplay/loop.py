@@ -210,7 +210,10 @@ def _learn(
     augment = game if config.replay.augment else None
     losses = []
     for _ in range(config.learner.steps_per_generation):
-        losses.append(learner.train_step(*replay.sample(config.learner.batch_size, game=augment)))
+        batch = replay.sample(
+            config.learner.batch_size, game=augment, whole_games=config.learner.whole_games
+        )
+        losses.append(learner.train_step(*batch))
         pool.poll()
     return losses
 

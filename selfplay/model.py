@@ -110,25 +110,31 @@ class _TransformerLayer(nn.Module):
         attended = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return self._mlp(x + self.proj(attended.transpose(1, 2).reshape(b, length, width)))
 
-    def forward_at(self, x: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
-        """Only the position ``last[b]`` of each row: ``[B, L, W]`` -> ``[B, W]``.
+    def forward_at(
+        self, x: torch.Tensor, last: torch.Tensor, rows: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Only position ``last[r]`` of row ``rows[r]`` (default: of row r) for each read-out r:
+        ``[H, L, W]`` -> ``[R, W]``.
 
-        Exactly ``forward(x)[arange(B), last]``, but the queries, the output projection and the
-        MLP run on one position per row instead of L (keys and values still cover the prefix).
+        Exactly ``forward(x)[rows, last]``, but the queries, the output projection and the MLP
+        run on the read-out positions only (keys and values still cover the prefix).
         """
-        b, length, width = x.shape
+        hosts, length, width = x.shape
         head = width // self.heads
-        rows = torch.arange(b, device=x.device)
-        here = x[rows, last]  # [B, W]
+        if rows is None:
+            rows = torch.arange(hosts, device=x.device)
+        here = x[rows, last]  # [R, W]
         w, bias = self.qkv.weight, self.qkv.bias
-        kv = F.linear(self.norm1(x), w[width:], bias[width:]).view(b, length, 2, self.heads, head)
-        k, v = kv.permute(2, 0, 3, 1, 4)  # each [B, heads, L, head width]
-        q = F.linear(self.norm1(here), w[:width], bias[:width]).view(b, self.heads, 1, head)
-        # The query sits at position last[b]: it may see keys 0..last[b] (is_causal would align
+        kv = F.linear(self.norm1(x), w[width:], bias[width:])
+        k, v = kv.view(hosts, length, 2, self.heads, head).permute(2, 0, 3, 1, 4)
+        if len(rows) != hosts:  # several read-outs share a row's keys and values
+            k, v = k[rows], v[rows]  # each [R, heads, L, head width]
+        q = F.linear(self.norm1(here), w[:width], bias[:width]).view(len(rows), self.heads, 1, head)
+        # The query sits at position last[r]: it may see keys 0..last[r] (is_causal would align
         # a one-row query with key 0 instead).
-        visible = torch.arange(length, device=x.device) <= last[:, None]  # [B, L]
+        visible = torch.arange(length, device=x.device) <= last[:, None]  # [R, L]
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=visible[:, None, None, :])
-        return self._mlp(here + self.proj(attended.reshape(b, width)))
+        return self._mlp(here + self.proj(attended.reshape(len(rows), width)))
 
 
 class _CausalTransformer(nn.Module):
@@ -143,13 +149,17 @@ class _CausalTransformer(nn.Module):
         self.layers = nn.ModuleList(_TransformerLayer(width, heads) for _ in range(layers))
         self.norm = nn.LayerNorm(width)
 
-    def forward(self, x: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
-        """``[B, L, W]`` and read-out positions ``[B]`` -> ``[B, W]``."""
+    def forward(
+        self, x: torch.Tensor, last: torch.Tensor, rows: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``[H, L, W]`` and read-out positions ``[R]`` in rows ``rows`` ``[R]`` (default: one
+        read-out per row) -> ``[R, W]``."""
         if not self.layers:
-            return self.norm(x[torch.arange(len(x), device=x.device), last])
+            rows = torch.arange(len(x), device=x.device) if rows is None else rows
+            return self.norm(x[rows, last])
         for layer in self.layers[:-1]:
             x = layer(x)
-        return self.norm(self.layers[-1].forward_at(x, last))
+        return self.norm(self.layers[-1].forward_at(x, last, rows))
 
 
 class PolicyValueNet(nn.Module):
@@ -281,7 +291,30 @@ class PolicyValueNet(nn.Module):
                 f"{self.spec.name}: a real token follows padding (token 0); padding must only "
                 "fill the end of a row"
             )
-        return self.tower(self.stem(ids[:, :longest]), lengths - 1)
+        ids = ids[:, :longest]
+        hosts, host_of = _prefix_hosts(ids, real[:, :longest], lengths)
+        if len(hosts) == len(ids):
+            return self.tower(self.stem(ids), lengths - 1)
+        return self.tower(self.stem(ids[hosts]), lengths - 1, host_of)
+
+
+def _prefix_hosts(
+    ids: torch.Tensor, real: torch.Tensor, lengths: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows whose pass serves their neighbours: a row that is a prefix of the next row is read
+    out of that row's pass (causal attention: a prefix's states are the same in both). Returns
+    the host rows ``[H]`` and each row's index among them ``[B]``.
+
+    Consecutive positions of one text game (the replay's ``whole_games`` batches) are
+    prefixes of each other, so a whole game costs one pass over its last position instead of
+    one pass per position."""
+    b = len(ids)
+    is_host = torch.ones(b, dtype=torch.bool, device=ids.device)
+    if b > 1:
+        same = (ids[:-1] == ids[1:]) | ~real[:-1]  # equal wherever the row has tokens
+        is_host[:-1] = ~(same.all(dim=1) & (lengths[:-1] <= lengths[1:]))
+    hosts = torch.nonzero(is_host).flatten()
+    return hosts, torch.searchsorted(hosts, torch.arange(b, device=ids.device))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -121,6 +121,8 @@ class ReplayBuffer:
         self.policies = np.zeros((window, self.num_actions), dtype=np.float32)
         self.values = np.zeros(window, dtype=np.float32)
         self.versions = np.zeros(window, dtype=np.int64)  # weights_version of each position
+        self.plies = np.zeros(window, dtype=np.int32)  # each position's index in its game
+        self.game_lengths = np.ones(window, dtype=np.int32)  # positions in its game
         self.positions_added = 0  # every position ever added, those slid out included
         self.games_added = 0
         self.positions_sampled = 0
@@ -160,23 +162,33 @@ class ReplayBuffer:
         self.observations[slots] = np.concatenate([r.observations for r in kept])[cut:]
         self.policies[slots] = np.concatenate([r.policies for r in kept])[cut:]
         self.values[slots] = np.concatenate([r.values for r in kept])[cut:]
-        versions = np.repeat([r.weights_version for r in kept], [r.length for r in kept])
-        self.versions[slots] = versions[cut:]
+        lengths = [r.length for r in kept]
+        self.versions[slots] = np.repeat([r.weights_version for r in kept], lengths)[cut:]
+        self.plies[slots] = np.concatenate([np.arange(n) for n in lengths])[cut:]
+        self.game_lengths[slots] = np.repeat(lengths, lengths)[cut:]
         self.positions_added += total
         self.games_added += len(records)
 
     def sample(
-        self, batch_size: int, game: Game | None = None
+        self, batch_size: int, game: Game | None = None, whole_games: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``batch_size`` positions drawn uniformly with replacement: observations float32
         ``[B, *obs]``, policies float32 ``[B, A]``, values float32 ``[B]``. With ``game``,
-        each position is replaced by one of ``game.symmetries`` drawn uniformly."""
+        each position is replaced by one of ``game.symmetries`` drawn uniformly.
+
+        ``whole_games``: games drawn uniformly, each with all its positions in order, until
+        there are at least ``batch_size`` (every position is still equally likely to be in a
+        batch). A text network reads a whole game's positions out of one pass."""
         if len(self) == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         # Slots 0..len-1 are exactly the stored ones, whether or not the ring has wrapped.
-        slots = self.rng.integers(len(self), size=batch_size)
+        if whole_games:
+            slots = self._game_slots(batch_size)
+        else:
+            slots = self.rng.integers(len(self), size=batch_size)
         observations, policies = self.observations[slots], self.policies[slots]
         values = self.values[slots]
+        batch_size = len(slots)
         self.positions_sampled += batch_size
         if game is not None and batch_size > 0:
             count = len(game.symmetries(observations[:1], policies[:1]))
@@ -189,6 +201,23 @@ class ReplayBuffer:
                     observations[rows], policies[rows]
                 )[k]
         return observations, policies, values
+
+    def _game_slots(self, batch_size: int) -> np.ndarray:
+        """Slots of whole games, each game's in order, at least ``batch_size`` of them. A game
+        is drawn when a uniformly drawn slot is its first position, so every stored game is
+        equally likely; a game whose first positions slid out of the window is never drawn."""
+        starts: list[int] = []
+        total = 0
+        while total < batch_size:
+            drawn = self.rng.integers(len(self), size=max(64, 4 * batch_size))
+            for start in drawn[self.plies[drawn] == 0].tolist():
+                starts.append(start)
+                total += int(self.game_lengths[start])
+                if total >= batch_size:
+                    break
+            if not starts and (self.plies[: len(self)] != 0).all():
+                raise ValueError("no whole game left in the replay buffer to sample")
+        return np.concatenate([(s + np.arange(self.game_lengths[s])) % self.window for s in starts])
 
     # -- logging ------------------------------------------------------------------------------
     @property
@@ -229,6 +258,8 @@ class ReplayBuffer:
             "policies": self.policies[order],
             "values": self.values[order],
             "versions": self.versions[order],
+            "plies": self.plies[order],
+            "game_lengths": self.game_lengths[order],
             "positions_added": self.positions_added,
             "games_added": self.games_added,
             "positions_sampled": self.positions_sampled,
@@ -251,6 +282,9 @@ class ReplayBuffer:
         self.policies[slots] = state["policies"][n - keep :]
         self.values[slots] = state["values"][n - keep :]
         self.versions[slots] = state["versions"][n - keep :]
+        # Files written before games were tracked: each position counts as a game of its own.
+        self.plies[slots] = state.get("plies", np.zeros(n, np.int32))[n - keep :]
+        self.game_lengths[slots] = state.get("game_lengths", np.ones(n, np.int32))[n - keep :]
         self.positions_added = added
         self.games_added = int(state["games_added"])
         self.positions_sampled = int(state["positions_sampled"])

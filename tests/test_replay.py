@@ -102,6 +102,45 @@ def test_sampling_is_uniform_over_stored_positions_only():
     np.testing.assert_allclose(values, np.where(obs[:, 0] < 5, 0.0, 0.005))
 
 
+def test_whole_games_come_in_order_and_every_game_alike():
+    buffer = ReplayBuffer(window=40, observation_shape=OBS, num_actions=A, seed=1)
+    buffer.add(_games([3, 6, 2, 9, 4, 1]))  # ids 0..24
+    buffer.add(_games([7, 8, 5, 2], start=25))  # ids 25..46: the window keeps ids 7..46
+    # Games wholly stored, by first id: the one from id 3 lost its first positions.
+    lengths = {9: 2, 11: 9, 20: 4, 24: 1, 25: 7, 32: 8, 40: 5, 45: 2}
+    drawn = dict.fromkeys(lengths, 0)
+    for _ in range(2000):
+        observations, policies, values = buffer.sample(10, whole_games=True)
+        ids = observations[:, 0].astype(int).tolist()
+        assert len(ids) >= 10 and len(policies) == len(values) == len(ids)
+        at = last_start = 0
+        while at < len(ids):  # the batch is whole games, one after another, each in order
+            first = ids[at]
+            assert first in lengths, ids
+            assert ids[at : at + lengths[first]] == list(range(first, first + lengths[first]))
+            drawn[first] += 1
+            last_start, at = at, at + lengths[first]
+        assert last_start < 10  # no game after the one that reached 10 positions
+    counts = np.array(list(drawn.values()))  # every game about as often, whatever its length
+    assert counts.min() > 0.85 * counts.mean() and counts.max() < 1.15 * counts.mean()
+
+
+def test_whole_games_survive_a_save_and_old_files_sample_single_positions(tmp_path):
+    buffer = ReplayBuffer(window=50, observation_shape=OBS, num_actions=A, seed=2)
+    buffer.add(_games([4, 7, 3]))
+    buffer.save(tmp_path / "replay.npz")
+    loaded = ReplayBuffer.load(tmp_path / "replay.npz")
+    np.testing.assert_array_equal(loaded.plies[:14], buffer.plies[:14])
+    ids = loaded.sample(5, whole_games=True)[0][:, 0].astype(int).tolist()
+    assert ids[:1] in ([0], [4], [11])
+    # A file from before games were tracked: every position is a game of its own.
+    state = dict(np.load(tmp_path / "replay.npz"))
+    del state["plies"], state["game_lengths"]
+    old = ReplayBuffer(window=50, observation_shape=OBS, num_actions=A)
+    old.load_state_dict(state)
+    assert len(old.sample(5, whole_games=True)[0]) == 5
+
+
 def test_sampling_an_empty_buffer_fails():
     with pytest.raises(ValueError, match="empty"):
         ReplayBuffer(4, OBS, A).sample(1)
