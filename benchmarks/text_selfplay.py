@@ -1,13 +1,11 @@
-"""Text-game self-play speed with and without the worker's memories, side by side.
+"""Text-game self-play speed with and without the worker's evaluation cache, side by side.
 
 A Gumbel search starts every move from a fresh tree, so it evaluates again most of what the
-last move's search evaluated, and writes the same characters after the same text again. Two
-memories skip that repeated work: the worker's evaluation cache (``selfplay.cache_evaluations``:
-network outputs of the last two moves) and the text game's move memory (``TextGame(memory=)``:
-text + character -> next state). This benchmark plays the same problems with the same network
-in one process (one torch thread, no Ray) with neither, with the move memory only, and with
-both, alternating the variants over ``--rounds`` so that a change in the machine's load hits
-all of them, and prints positions per second and what the network was asked.
+last move's search evaluated. The worker's evaluation cache (``selfplay.cache_evaluations``)
+remembers the network's outputs for the last two moves' positions. This benchmark plays the
+same problems with the same network in one process (one torch thread, no Ray) without and
+with it, alternating the two over ``--rounds`` so that a change in the machine's load hits
+both, and prints positions per second and how many positions the network was asked about.
 
     python benchmarks/text_selfplay.py runs/countdown-.../checkpoint.pt
     python benchmarks/text_selfplay.py --game countdown@k=3 --seconds 10   # untrained network
@@ -39,11 +37,7 @@ from selfplay.model import PolicyValueNet, count_parameters, make_evaluator
 from selfplay.worker import SelfPlayWorker
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = {  # name: (evaluation cache, move memory)
-    "neither": (False, 0),
-    "move memory": (False, None),
-    "both": (True, None),
-}
+VARIANTS = {"no cache": False, "evaluation cache": True}
 
 
 def parse_args() -> argparse.Namespace:
@@ -67,11 +61,13 @@ def parse_args() -> argparse.Namespace:
 
 
 def measure(game, config, network, variant: str, args) -> dict:
-    """One row: a fresh worker (same seed, same problems) with ``variant``'s memories."""
-    cache, memory = VARIANTS[variant]
-    game = TextGame(game.task) if memory is None else TextGame(game.task, memory=memory)
-    selfplay = dataclasses.replace(config.selfplay, games_per_worker=args.games,
-                                   cache_evaluations=cache, cheap_simulations=0)  # fmt: skip
+    """One row: a fresh worker (same seed, same problems) with or without the cache."""
+    selfplay = dataclasses.replace(
+        config.selfplay,
+        games_per_worker=args.games,
+        cache_evaluations=VARIANTS[variant],
+        cheap_simulations=0,
+    )
     worker = SelfPlayWorker(game, config.mcts, selfplay, make_evaluator(network, "cpu"), seed=0)
     warm = 0
     while warm < args.warmup_moves * args.games:
@@ -132,8 +128,8 @@ def main() -> None:
     def mean(variant: str, key: str) -> float:
         return float(np.mean([r[key] for r in rows if r["variant"] == variant]))
 
-    base = mean("neither", "positions_per_s")
-    table = Table(title="Text-game self-play with and without the memories (mean over rounds)")
+    base = mean("no cache", "positions_per_s")
+    table = Table(title="Text-game self-play with and without the cache (mean over rounds)")
     for column in ("variant", "positions/s", "speed-up", "network positions/move",
                    "cache hits", "network share"):  # fmt: skip
         table.add_column(column, justify="left" if column == "variant" else "right")

@@ -27,7 +27,6 @@ from games.text.verifier import Verdict
 PAD, BOS, SEP, EOS = 0, 1, 2, 3
 """Special token ids: padding (never in a state), begin, prompt/answer separator, end."""
 SPECIALS = 4
-_MAX_TRANSITIONS = 200_000  # remembered moves per game (~50 MB); forgotten all at once
 END = "$"
 """The character a task's grammar uses for "the answer ends here" (token ``EOS``)."""
 ALPHABET = "0123456789+-*/=,|()"
@@ -97,15 +96,9 @@ class TextGame(Game):
     broken rule, so a mistake loses where it is made and the search sees it there. The
     verifier-hidden evaluation turns it off, so that its search learns nothing from the
     verifier, not even that an answer ended early.
-
-    ``memory``: moves remembered (text + character -> next state), so that a search writing
-    the same character after the same text again skips the task's Python; forgotten all at
-    once when full, 0 = off. The task's methods must be pure functions of their arguments.
     """
 
-    def __init__(
-        self, task: TextTask, *, early_verdicts: bool = True, memory: int = _MAX_TRANSITIONS
-    ):
+    def __init__(self, task: TextTask, *, early_verdicts: bool = True):
         if not isinstance(task, TextTask):
             raise TypeError(f"TextGame needs a TextTask, got {type(task).__name__}")
         self.task = task
@@ -144,8 +137,6 @@ class TextGame(Game):
             ]
         )
         self.verifier_calls = 0  # verifications run by this instance, for reports
-        self._transitions: dict[bytes, np.void] = {}  # text + action -> the next state
-        self._memory = memory
 
     # -- text <-> tokens -------------------------------------------------------------------
     def encode(self, text: str) -> np.ndarray:
@@ -239,21 +230,9 @@ class TextGame(Game):
     def _apply_actions(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         new = states.copy()
         for i in np.flatnonzero(new["verdict"] == 0):
-            # A search that does not keep its tree writes the same characters after the same
-            # text again and again: remember the outcome instead of re-running the task.
-            key = new["tokens"][i, : new["length"][i]].tobytes() + bytes((int(actions[i]),))
-            known = self._transitions.get(key)
-            if known is None:
-                prompt, answer = self._texts(new[i])
-                answer = self._write(new, i, answer, self.chars[int(actions[i]) - EOS])
-                self._settle(new, i, prompt, answer)
-                if len(self._transitions) >= self._memory:
-                    self._transitions.clear()
-                if self._memory:
-                    self._transitions[key] = new[i].copy()
-            else:
-                new[i] = known
-                self.verifier_calls += int(known["verdict"] != 0)  # counted as if run again
+            prompt, answer = self._texts(new[i])
+            answer = self._write(new, i, answer, self.chars[int(actions[i]) - EOS])
+            self._settle(new, i, prompt, answer)
         return new
 
     def is_terminal(self, states: np.ndarray) -> np.ndarray:
@@ -293,7 +272,7 @@ class TextGame(Game):
 
     def without_early_verdicts(self) -> TextGame:
         """The same game (same spec and tokens) where only finished answers are verified."""
-        game = TextGame(self.task, early_verdicts=False, memory=self._memory)
+        game = TextGame(self.task, early_verdicts=False)
         game.source = getattr(self, "source", None)
         return game
 
