@@ -1,14 +1,19 @@
-"""Text-game self-play speed with and without the worker's evaluation cache, side by side.
+"""Text-game speed, side by side: self-play with and without the evaluation cache, and the
+learner on single positions and on whole games.
 
-A Gumbel search starts every move from a fresh tree, so it evaluates again most of what the
-last move's search evaluated. The worker's evaluation cache (``selfplay.cache_evaluations``)
-remembers the network's outputs for the last two moves' positions. This benchmark plays the
-same problems with the same network in one process (one torch thread, no Ray) without and
-with it, alternating the two over ``--rounds`` so that a change in the machine's load hits
-both, and prints positions per second and how many positions the network was asked about.
+1. A Gumbel search starts every move from a fresh tree, so it evaluates again most of what the
+   last move's search evaluated. The worker's evaluation cache (``selfplay.cache_evaluations``)
+   remembers the network's outputs for the last two moves' positions. The same problems, the
+   same network, one process (one torch thread, no Ray), without and with it.
+2. The games played in (1) fill a replay buffer; the learner trains on it with batches of
+   ``--batch`` single positions (``learner.whole_games=false``) and of whole games
+   (``--whole-batch`` positions, ``learner.whole_games=true``), where the transformer reads a
+   whole game out of one pass. Positions trained per second.
 
-    python benchmarks/text_selfplay.py runs/countdown-.../checkpoint.pt
-    python benchmarks/text_selfplay.py --game countdown@k=3 --seconds 10   # untrained network
+Variants alternate over ``--rounds`` so that a change in the machine's load hits all of them.
+
+    python benchmarks/text_speed.py runs/countdown-.../checkpoint.pt
+    python benchmarks/text_speed.py --game countdown@k=3 --seconds 10   # untrained network
 
 An untrained network's answers end at their first wrong character, so its games are much
 shorter than a trained one's: pass a checkpoint for numbers that stand for a real run.
@@ -33,7 +38,9 @@ import games
 from games.text.task import TextGame
 from selfplay.checkpoint import load_checkpoint
 from selfplay.config import from_dict, resolve
+from selfplay.learner import Learner
 from selfplay.model import PolicyValueNet, count_parameters, make_evaluator
+from selfplay.replay import ReplayBuffer
 from selfplay.worker import SelfPlayWorker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,17 +58,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--warmup-moves", type=int, default=30, help="moves before timing (30): mixed game lengths"
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/text_selfplay.json")
+    parser.add_argument("--batch", type=int, default=256, help="single positions per step")
+    parser.add_argument("--whole-batch", type=int, default=512, help="positions per step (games)")
+    parser.add_argument("--steps", type=int, default=20, help="timed learner steps per row (20)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/text_speed.json")
     args = parser.parse_args()
     if bool(args.checkpoint) == bool(args.game):
         parser.error("give a checkpoint or --game, not both")
-    if args.games < 1 or args.seconds <= 0 or args.rounds < 1 or args.warmup_moves < 0:
-        parser.error("--games, --rounds >= 1, --seconds > 0 and --warmup-moves >= 0")
+    if min(args.games, args.rounds, args.batch, args.whole_batch, args.steps) < 1:
+        parser.error("--games, --rounds, --batch, --whole-batch and --steps must be >= 1")
+    if args.seconds <= 0 or args.warmup_moves < 0:
+        parser.error("--seconds must be > 0 and --warmup-moves >= 0")
     return args
 
 
-def measure(game, config, network, variant: str, args) -> dict:
-    """One row: a fresh worker (same seed, same problems) with or without the cache."""
+def measure(game, config, network, variant: str, args, played: list) -> dict:
+    """One self-play row: a fresh worker (same seed, same problems) with or without the cache;
+    the games it finishes are added to ``played``."""
     selfplay = dataclasses.replace(
         config.selfplay,
         games_per_worker=args.games,
@@ -75,7 +88,7 @@ def measure(game, config, network, variant: str, args) -> dict:
         warm += worker.stats()["moves"]  # (and forgets the warm-up's counts)
     start = time.perf_counter()
     while time.perf_counter() - start < args.seconds:
-        worker.play(1)
+        played.extend(worker.play(1))
     s = worker.stats()
     seconds = s["seconds"]
     asked = s["evaluator_positions"] + s["cache_hits"]
@@ -89,6 +102,31 @@ def measure(game, config, network, variant: str, args) -> dict:
         "evaluator_share": s["evaluator_seconds"] / seconds,
         "load": os.getloadavg()[0],
     }
+
+
+def measure_learner(game, config, played: list, args) -> list[dict]:
+    """Learner rows: gradient steps on single positions and on whole games, alternating, from
+    a replay buffer holding the ``played`` games."""
+    replay = ReplayBuffer(sum(r.length for r in played), game.spec.observation_shape,
+                          game.spec.num_actions)  # fmt: skip
+    replay.add(played)
+    learner = Learner(game.spec, config.model, config.learner)
+    rows = []
+    for round_ in range(args.rounds):
+        for whole, batch in ((False, args.batch), (True, args.whole_batch)):
+            for _ in range(2):  # warm-up
+                learner.train_step(*replay.sample(batch, whole_games=whole))
+            positions, start = 0, time.perf_counter()
+            for _ in range(args.steps):
+                observations, policies, values = replay.sample(batch, whole_games=whole)
+                learner.train_step(observations, policies, values)
+                positions += len(observations)
+            seconds = time.perf_counter() - start
+            rows.append({"round": round_, "whole_games": whole, "batch": batch,
+                         "positions_per_step": positions / args.steps,
+                         "ms_per_step": 1e3 * seconds / args.steps,
+                         "positions_per_s": positions / seconds})  # fmt: skip
+    return rows
 
 
 def main() -> None:
@@ -118,12 +156,13 @@ def main() -> None:
         f"thread, {os.cpu_count()} CPUs",
         highlight=False,
     )
-    rows = []
+    rows, played = [], []
     for round_ in range(args.rounds):
         for variant in VARIANTS:
-            row = {"round": round_, **measure(game, config, network, variant, args)}
+            row = {"round": round_, **measure(game, config, network, variant, args, played)}
             rows.append(row)
             console.print(f"round {round_} {variant}: {row['positions_per_s']:.0f} positions/s")
+    learner_rows = measure_learner(game, config, played, args)
 
     def mean(variant: str, key: str) -> float:
         return float(np.mean([r[key] for r in rows if r["variant"] == variant]))
@@ -142,6 +181,23 @@ def main() -> None:
                       f"{mean(variant, 'cache_hit_rate'):.0%}",
                       f"{mean(variant, 'evaluator_share'):.0%}")  # fmt: skip
     console.print(table)
+    learner_table = Table(title="The learner on the games played above (mean over rounds)")
+    for column in ("batches", "positions/step", "ms/step", "positions/s", "speed-up"):
+        learner_table.add_column(column, justify="left" if column == "batches" else "right")
+    single = np.mean([r["positions_per_s"] for r in learner_rows if not r["whole_games"]])
+    for whole in (False, True):
+        picked = [r for r in learner_rows if r["whole_games"] == whole]
+        rate = float(np.mean([r["positions_per_s"] for r in picked]))
+        summary["whole games" if whole else "single positions"] = {
+            "positions_per_s": rate, "speedup": rate / single
+        }  # fmt: skip
+        learner_table.add_row(
+            "whole games" if whole else "single positions",
+            f"{np.mean([r['positions_per_step'] for r in picked]):.0f}",
+            f"{np.mean([r['ms_per_step'] for r in picked]):.0f}", f"{rate:.0f}",
+            f"{rate / single:.2f}x",
+        )  # fmt: skip
+    console.print(learner_table)
     meta = {
         "game": config.game, "checkpoint": args.checkpoint,
         "model": dataclasses.asdict(config.model),
@@ -151,7 +207,8 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"meta": meta, "summary": summary, "rows": rows}, indent=2))
+    result = {"meta": meta, "summary": summary, "rows": rows, "learner_rows": learner_rows}
+    args.out.write_text(json.dumps(result, indent=2))
     console.print(f"wrote {args.out}")
 
 
