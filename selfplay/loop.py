@@ -171,8 +171,8 @@ def train(
                 )
             replay.add(records)
             # The games were played since the last collect, while the learner trained too.
-            period, waited = time.perf_counter() - collected, time.perf_counter() - start
-            collected = time.perf_counter()
+            now = time.perf_counter()
+            period, waited, collected = now - collected, now - start, now
             losses = _learn(learner, replay, game, config, pool)
             run.generation += 1
             metrics = _metrics(records, stats, losses, replay, period, pool.replaced)

@@ -292,15 +292,11 @@ class PolicyValueNet(nn.Module):
                 "fill the end of a row"
             )
         ids = ids[:, :longest]
-        hosts, host_of = _prefix_hosts(ids, real[:, :longest], lengths)
-        if len(hosts) == len(ids):
-            return self.tower(self.stem(ids), lengths - 1)
+        hosts, host_of = _prefix_hosts(ids, real[:, :longest])
         return self.tower(self.stem(ids[hosts]), lengths - 1, host_of)
 
 
-def _prefix_hosts(
-    ids: torch.Tensor, real: torch.Tensor, lengths: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _prefix_hosts(ids: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Rows whose pass serves their neighbours: a row that is a prefix of the next row is read
     out of that row's pass (causal attention: a prefix's states are the same in both). Returns
     the host rows ``[H]`` and each row's index among them ``[B]``.
@@ -311,8 +307,9 @@ def _prefix_hosts(
     b = len(ids)
     is_host = torch.ones(b, dtype=torch.bool, device=ids.device)
     if b > 1:
-        same = (ids[:-1] == ids[1:]) | ~real[:-1]  # equal wherever the row has tokens
-        is_host[:-1] = ~(same.all(dim=1) & (lengths[:-1] <= lengths[1:]))
+        # Equal wherever the row has tokens (so the next row has tokens there too: as long).
+        same = (ids[:-1] == ids[1:]) | ~real[:-1]
+        is_host[:-1] = ~same.all(dim=1)
     hosts = torch.nonzero(is_host).flatten()
     return hosts, torch.searchsorted(hosts, torch.arange(b, device=ids.device))
 

@@ -314,7 +314,7 @@ def test_text_rows_that_are_prefixes_are_read_out_of_one_pass():
             games_rows.append(row)
     obs = torch.stack(games_rows)
     ids = obs.long()
-    hosts, host_of = _prefix_hosts(ids, ids != 0, (ids != 0).sum(dim=1))
+    hosts, host_of = _prefix_hosts(ids, ids != 0)
     assert len(hosts) <= 5 < len(obs)
     for row, host in enumerate(hosts[host_of].tolist()):  # every row is a prefix of its host
         n = int((ids[row] != 0).sum())

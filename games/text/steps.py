@@ -153,13 +153,8 @@ class StepTask(TextTask):
 
     def _guided(self, available: tuple[int, ...], current: str) -> str:
         """Characters towards a legal step's ``a op b=`` (the game writes the result)."""
-        legal = self._legal(available)
+        legal = _legal_steps(available, self.max_value, None)
         return _extensions(current, (t[: t.index("=") + 1] for t in legal))
-
-    def _legal(self, available: tuple[int, ...], target: int | None = None) -> frozenset[str]:
-        """The legal steps ``"a op b=c"`` on the sorted ``available`` numbers, those making
-        ``target`` if given."""
-        return _legal_steps(available, self.max_value, target)
 
 
 def _split_step(step: str) -> tuple[str, str, str]:
