@@ -152,6 +152,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 **_counters(run_dir, payload),
                 **{f"greedy_{split}": rate for split, rate in rates.items()},
                 "selfplay_solve_rate": metrics.get("selfplay/solve_rate"),
+                "hindsight_share": metrics.get("selfplay/hindsight_share"),
                 "loss": metrics.get("learner/total_loss"),
                 "eval_s": round(time.perf_counter() - eval_start, 2),
             }

@@ -146,6 +146,20 @@ class Game(ABC):
         """
         return [(observations, policies)]
 
+    def validation_states(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+        """One-player games: the problems the gate scores networks on; by default drawn like
+        training problems (``new_initial_states``)."""
+        return self.new_initial_states(batch_size, rng)
+
+    def hindsight(
+        self, state: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """One-player games, hindsight relabelling (HER): for the lost game that ended in
+        ``state`` (a batch of one), a won game of another training problem that makes the same
+        moves as far as it can. Returns its states ``[T + 1]``, from the first to the final
+        one, and the ``T`` actions between them; None when there is none (the default)."""
+        return None
+
     # -- provided ------------------------------------------------------------------------
     def apply_actions(
         self, states: np.ndarray, actions: np.ndarray, *, check: bool = True

@@ -108,6 +108,11 @@ class SelfPlayConfig:
     move played, the solution the search found, instead of the search's visit shares; other
     games keep the search's targets. Imitating verified solutions (expert iteration's filter)
     teaches the network alone what the search could only find."""
+    hindsight: bool = False
+    """One-player games whose rules can relabel a lost game (``Game.hindsight``: countdown):
+    each lost game also gives a won twin, the problem its answer did solve, with the moves as
+    policy targets (hindsight experience replay). The planning mistakes that lose most games
+    become examples of plans that work."""
     cheap_simulations: int = 0
     """Playout cap randomization (KataGo): when > 0, a move is searched with mcts.simulations
     only with probability full_search_share (the same draw for the whole batch) and with this

@@ -98,7 +98,7 @@ class BestNetwork:
     def _solve_rate(self, model: PolicyValueNet) -> float:
         arena = self.config.arena
         if self._validation is None:  # a fixed validation set: the same problems every time
-            self._validation = self.game.new_initial_states(
+            self._validation = self.game.validation_states(
                 arena.validation_games, rng=np.random.default_rng(self.config.seed + 1)
             )
         search = self._search if arena.validation_player == "search" else None

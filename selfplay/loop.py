@@ -219,18 +219,20 @@ def _learn(
 
 
 def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, float]:
-    positions = sum(r.length for r in records)
+    played = [r for r in records if not r.hindsight]
+    positions = sum(r.length for r in played)
     metrics = {
-        "selfplay/games_per_s": len(records) / seconds,
+        "selfplay/games_per_s": len(played) / seconds,
         "selfplay/positions_per_s": positions / seconds,
-        "selfplay/game_length": positions / max(1, len(records)),
+        "selfplay/game_length": positions / max(1, len(played)),
         "selfplay/workers_replaced": float(replaced),
         "replay/size": float(len(replay)),
         "replay/reuse_ratio": float(replay.reuse_ratio),
         "replay/mean_age": float(replay.mean_age),
     }
-    if records and len(records[0].returns) == 1:  # one-player games: how often self-play wins
-        metrics["selfplay/solve_rate"] = float(np.mean([r.returns[0] > 0 for r in records]))
+    if played and len(played[0].returns) == 1:  # one-player games: how often self-play wins
+        metrics["selfplay/solve_rate"] = float(np.mean([r.returns[0] > 0 for r in played]))
+        metrics["selfplay/hindsight_share"] = (len(records) - len(played)) / len(played)
     if stats:  # rates over the whole generation's wall time, all workers together
         metrics["selfplay/simulations_per_s"] = sum(s["simulations"] for s in stats) / seconds
         metrics["selfplay/evaluator_batch"] = sum(s["evaluator_positions"] for s in stats) / max(
@@ -252,7 +254,7 @@ def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, flo
 def _log(writer, console: Console, generation: int, metrics: dict, records: list[GameRecord], game):
     for key, value in metrics.items():
         writer.add_scalar(key, value, generation)
-    first_moves = [int(r.actions[0]) for r in records if r.length]
+    first_moves = [int(r.actions[0]) for r in records if r.length and not r.hindsight]
     if first_moves:
         writer.add_histogram("selfplay/first_move", np.array(first_moves), generation,
                              bins=np.arange(game.spec.num_actions + 1) - 0.5)  # fmt: skip
@@ -263,7 +265,7 @@ def _log(writer, console: Console, generation: int, metrics: dict, records: list
         score = metrics.get("arena/score", metrics.get("arena/solve_rate", float("nan")))
         arena = f"  arena {score:.2f} {verdict} (best: gen {int(metrics['arena/best_generation'])})"
     console.print(
-        f"gen {generation:4d}  games {len(records):5d}  "
+        f"gen {generation:4d}  games {sum(not r.hindsight for r in records):5d}  "
         f"positions/s {metrics['selfplay/positions_per_s']:8.1f}  "
         f"replay {int(metrics['replay/size']):7d}  loss {loss:.4f}{arena}",
         highlight=False,

@@ -38,6 +38,7 @@ class GameRecord:
     actions: np.ndarray  # int64 [T] the move played at each ply
     returns: np.ndarray  # float32 [P] the final returns
     weights_version: int  # the network version that played the game's first move
+    hindsight: bool = False  # relabelled from a lost game (``Game.hindsight``), not played
 
     def __post_init__(self) -> None:
         t = len(self.values)
@@ -70,6 +71,7 @@ class GameRecord:
         returns: np.ndarray,
         weights_version: int = 0,
         discount: float = 1.0,
+        hindsight: bool = False,
     ) -> GameRecord:
         """A record from per-ply data (lists of rows or stacked arrays) and the final returns
         ``[P]``; each ply's value is the return of the player who was to move there, times
@@ -90,6 +92,7 @@ class GameRecord:
             actions=np.asarray(actions, dtype=np.int64),
             returns=returns,
             weights_version=int(weights_version),
+            hindsight=hindsight,
         )
 
 

@@ -24,7 +24,7 @@ from selfplay.mcts.common import choose_actions
 from selfplay.replay import GameRecord
 
 _COUNTS = ("moves", "simulations", "games", "positions", "evaluator_calls", "evaluator_positions",
-           "cache_hits")  # fmt: skip
+           "cache_hits", "hindsight_games")  # fmt: skip
 _SECONDS = ("seconds", "search_seconds", "evaluator_seconds")
 
 
@@ -59,6 +59,7 @@ class SelfPlayWorker:
         self.temperature_moves = selfplay_config.temperature_moves
         self.discount = selfplay_config.value_discount
         self.solution_targets = selfplay_config.solution_targets and game.spec.num_players == 1
+        self.hindsight = selfplay_config.hindsight and game.spec.num_players == 1
         self.gumbel = search_config.algorithm == "gumbel"
         # The search itself plays the most visited move (no draw from the generator); this
         # worker samples the moves of the opening plies from the visit counts.
@@ -107,24 +108,28 @@ class SelfPlayWorker:
     def play(self, min_games: int) -> list[GameRecord]:
         """Plays moves until at least ``min_games`` games have finished since this call began,
         and returns exactly those games (often a few more than ``min_games``, when several end
-        on the same move)."""
+        on the same move), with the hindsight twins of lost ones (``selfplay.hindsight``)."""
         if min_games < 0:
             raise ValueError(f"min_games must be >= 0, got {min_games}")
         start = time.perf_counter()
         finished: list[GameRecord] = []
-        while len(finished) < min_games:
-            finished.extend(self._move())
+        played = 0
+        while played < min_games:
+            records = self._move()
+            finished.extend(records)
+            played += sum(not r.hindsight for r in records)
         self._stats["seconds"] += time.perf_counter() - start
-        self._stats["games"] += len(finished)
-        self._stats["positions"] += sum(r.length for r in finished)
+        self._stats["games"] += played
+        self._stats["positions"] += sum(r.length for r in finished if not r.hindsight)
         return finished
 
     def stats(self) -> dict[str, float]:
         """Counters since the last call, then resets them: ``moves`` (plies played over all
         slots), ``simulations``, ``games`` and ``positions`` finished, seconds in ``play``, in
         the search (evaluator included) and in the evaluator, ``evaluator_calls``,
-        ``evaluator_positions`` and their mean, ``evaluator_batch``, and ``cache_hits``
-        (positions the evaluation cache answered without the network)."""
+        ``evaluator_positions`` and their mean, ``evaluator_batch``, ``cache_hits``
+        (positions the evaluation cache answered without the network) and ``hindsight_games``
+        (relabelled twins of lost games, not counted in ``games``)."""
         if self._cache is not None:
             self._stats["cache_hits"] += self._cache.hits
             self._cache.hits = self._cache.misses = 0
@@ -196,12 +201,15 @@ class SelfPlayWorker:
                 self._history[b].append((final[i], empty, 0, -1))
         records = []
         for i, b in enumerate(done):
+            version = int(self._started_version[b])
+            if self.hindsight and returns[i, 0] <= 0:
+                relabelled = self._hindsight_record(self.states[b : b + 1], version)
+                records.extend([relabelled] if relabelled is not None else [])
             obs, pol, who, moves = zip(*self._history[b], strict=True)
             if self.solution_targets and returns[i, 0] > 0:
                 pol = [
                     _one_hot(m, len(p)) if m >= 0 else p for p, m in zip(pol, moves, strict=True)
                 ]
-            version = int(self._started_version[b])
             records.append(
                 GameRecord.from_plies(obs, pol, who, moves, returns[i], version, self.discount)
             )
@@ -211,6 +219,34 @@ class SelfPlayWorker:
         self._started_version[done] = self.weights_version
         self._tree.num_nodes[done] = 0  # a fresh game starts a fresh tree
         return records
+
+    def _hindsight_record(self, state: np.ndarray, version: int) -> GameRecord | None:
+        """The game's relabelled twin (``Game.hindsight``) as a solved game: the moves are its
+        policy targets, as in ``solution_targets``."""
+        game = self.game
+        relabelled = game.hindsight(state, self.rng)
+        if relabelled is None:
+            return None
+        states, actions = relabelled
+        returns = game.returns(states[-1:])[0]
+        if not game.is_terminal(states[-1:])[0] or returns[0] <= 0 or len(actions) == 0:
+            raise RuntimeError(
+                f"{game.spec.name}.hindsight must give a won game, got {len(actions)} moves "
+                f"ending in {game.render(states, len(states) - 1)}"
+            )
+        if self._keep_final:
+            actions = np.append(actions, -1)  # the finished answer: a value target only
+        else:
+            states = states[:-1]
+        policies = np.zeros((len(actions), game.spec.num_actions), np.float32)
+        won = np.flatnonzero(actions >= 0)
+        policies[won, actions[won]] = 1.0
+        players = np.where(actions >= 0, game.current_player(states), 0)
+        self._stats["hindsight_games"] += 1
+        return GameRecord.from_plies(
+            game.observation_tensor(states), policies, players, actions, returns, version,
+            self.discount, hindsight=True,
+        )  # fmt: skip
 
 
 def _one_hot(action: int, size: int) -> np.ndarray:

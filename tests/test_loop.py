@@ -159,3 +159,21 @@ def test_runs_started_together_get_their_own_folders(tmp_path, monkeypatch):
     (tmp_path / "mine" / CHECKPOINT).write_text("")
     with pytest.raises(FileExistsError, match="resume it with --resume"):
         new_run_dir(named)
+
+
+def test_metrics_count_played_games_and_report_hindsight_twins_apart():
+    import numpy as np
+
+    from selfplay.loop import _metrics
+    from selfplay.replay import GameRecord
+
+    def game(result: float, plies: int, hindsight: bool = False) -> GameRecord:
+        return GameRecord.from_plies([np.zeros(3)] * plies, [np.full(2, 0.5)] * plies,
+                                     [0] * plies, [0] * plies, np.array([result]),
+                                     hindsight=hindsight)  # fmt: skip
+
+    records = [game(1, 4), game(-1, 2), game(1, 3, hindsight=True), game(-1, 2)]
+    metrics = _metrics(records, [], [], ReplayBuffer(100, (3,), 2), 2.0, 0)
+    assert metrics["selfplay/solve_rate"] == pytest.approx(1 / 3)  # the twin is not played
+    assert metrics["selfplay/hindsight_share"] == pytest.approx(1 / 3)
+    assert metrics["selfplay/games_per_s"] == 1.5 and metrics["selfplay/positions_per_s"] == 4

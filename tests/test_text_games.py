@@ -85,9 +85,13 @@ def test_a_curriculum_mixes_problem_sizes_and_each_takes_its_own_steps(mode):
             short = type_answer(game, prompt, answer.rpartition(",")[0])
             legal = game.legal_actions_mask(short)[0]
             assert legal[game.encode(",")[0]] and not legal[game.encode(END)[0]]
-    # Tests stay at k: the curriculum is for training only.
+    # Tests and the gate's validation problems stay at k: the curriculum is for training.
     test = game.task.test_prompts("seen", limit=20)
     assert all(len(StepTask.parse_prompt(p)[0]) == 4 for p in test)
+    validation = game.validation_states(30, np.random.default_rng(3))
+    prompts = [game.prompt(validation, i) for i in range(30)]
+    assert all(len(StepTask.parse_prompt(p)[0]) == 4 for p in prompts)
+    assert len(set(prompts)) == 30 and not set(prompts) & set(game.task.test_prompts("seen"))
     with pytest.raises(ValueError, match=r"min_k must be 2\.\.k=4"):
         games.make("countdown@k=4,min_k=5")
 
@@ -321,3 +325,145 @@ class Echo(TextTask):
     assert_conforms(game, num_games=16)
     final = type_answer(game, "123", "123" + END)
     assert game.returns(final)[0, 0] == 1.0
+
+
+def _hindsight_reference(task, prompt: str, answer: str) -> set[tuple[str, str]]:
+    """Every (prompt, answer) a failed countdown answer may be relabelled to, by brute force:
+    its complete steps replayed with ``apply_step``, then every last step on the two numbers
+    left whose result is a training target other than the original one."""
+    numbers, target = StepTask.parse_prompt(prompt)
+    *done, _ = answer.removesuffix(END).split(",")
+    left = Counter(numbers)
+    for step in done:
+        a, op, b, value = _parse_step(step)
+        if len(done) != len(numbers) - 2 or apply_step(a, op, b) != value or left[a] < 1:
+            return set()
+        left[a] -= 1
+        if left[b] < 1:
+            return set()
+        left[b] -= 1
+        left[value] += 1
+    if len(done) != len(numbers) - 2:
+        return set()
+    x, y = sorted(left.elements())
+    found = set()
+    for a, b in ((x, y), (y, x)):
+        for op in "+-*/":
+            value = apply_step(a, op, b)
+            if value is None or value == target or value in HELD_OUT_TARGETS:
+                continue
+            new = StepTask.format_prompt(numbers, value)
+            if 10 <= value <= 100 and new not in task._test_set:
+                found.add((new, ",".join([*done, f"{a}{op}{b}={value}"]) + END))
+    return found
+
+
+def _parse_step(step: str) -> tuple[int, str, int, int]:
+    for i, c in enumerate(step[1:], 1):
+        if c in "+-*/":
+            b, _, value = step[i + 1 :].partition("=")
+            return int(step[:i]), c, int(b), int(value)
+    raise AssertionError(f"not a step: {step}")
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_hindsight_relabels_a_missed_target_to_the_one_the_answer_reached(k):
+    """Random free play; every lost game is relabelled to a problem its plan does solve:
+    one the brute-force reference allows (same numbers, a training target, the same complete
+    steps) that begins like the last step written, and the game plays it out to a win."""
+    game = games.make(f"countdown@k={k}")
+    task = game.task
+    # The reference's test problems: the keys the task reserves, computed for each candidate.
+    task._test_set = _TestSet(task)
+    rng = np.random.default_rng(k)
+    states = np.concatenate([random_answers(game, 100, rng), planned_answers(game, 300, rng)])
+    relabelled = 0
+    for i in np.flatnonzero(game.returns(states)[:, 0] < 0):
+        prompt, answer = game.prompt(states, i), game.answer(states, i)
+        allowed = _hindsight_reference(task, prompt, answer)
+        found = task.hindsight(prompt, answer, rng)
+        if not allowed:
+            assert found is None, (prompt, answer, found)
+            continue
+        relabelled += 1
+        last = answer.removesuffix(END).split(",")[-1]
+        best = max(_shared(a, last) for _, a in allowed)
+        assert found in allowed and _shared(found[1], last) == best, (prompt, answer, found)
+        path, actions = game.hindsight(states[i : i + 1], rng)
+        played = (game.prompt(path, 0), game.answer(path, len(path) - 1))
+        assert played in allowed and _shared(played[1], last) == best
+        assert len(path) == len(actions) + 1 and game.returns(path[-1:])[0, 0] == 1
+        for t in range(len(actions)):
+            np.testing.assert_array_equal(
+                game.apply_actions(path[t : t + 1], actions[t : t + 1])["tokens"],
+                path[t + 1 : t + 2]["tokens"],
+            )
+    assert relabelled > 20  # random play reaches the last step often enough to test
+
+
+def _shared(answer: str, last: str) -> int:
+    """How many characters the last step of ``answer`` begins with like ``last``."""
+    step, n = answer.split(",")[-1], 0
+    while n < min(len(step), len(last)) and step[n] == last[n]:
+        n += 1
+    return n
+
+
+class _TestSet:
+    """``prompt in _TestSet(task)``: whether countdown reserves the problem for testing."""
+
+    def __init__(self, task):
+        self.task = task
+
+    def __contains__(self, prompt: str) -> bool:
+        numbers, target = StepTask.parse_prompt(prompt)
+        key = self.task.problem_keys(np.array([numbers]), np.array([target]))[0]
+        return key % 50 == 0
+
+
+def random_answers(game, n: int, rng: np.random.Generator, states=None) -> np.ndarray:
+    """``n`` training problems (or ``states``) answered by random legal play to the end."""
+    states = game.new_initial_states(n, rng) if states is None else states
+    while not game.is_terminal(states).all():
+        mask = game.legal_actions_mask(states)
+        states = game.apply_actions(states, np.array([rng.choice(np.flatnonzero(m)) for m in mask]))
+    return states
+
+
+def planned_answers(game, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` training problems answered with random legal steps (drawn by brute force with
+    ``apply_step``) up to the last step, then random legal characters: most miss the target
+    in the last step, as the network's planning mistakes do."""
+    states = game.new_initial_states(n, rng)
+    for i in range(n):
+        numbers, _ = StepTask.parse_prompt(game.prompt(states, i))
+        left, steps = list(numbers), []
+        while len(left) > 2:
+            a, b, op = *rng.choice(len(left), 2, replace=False), "+-*/"[rng.integers(4)]
+            value = apply_step(left[a], op, left[b])
+            if value is not None and value < 10_000:
+                steps.append(f"{left[a]}{op}{left[b]}={value}")
+                left = [x for j, x in enumerate(left) if j not in (a, b)] + [value]
+        states[i] = type_answer(game, game.prompt(states, i), ",".join(steps) + ",")[0]
+    return random_answers(game, n, rng, states)
+
+
+def test_hindsight_plays_guided_answers_and_leaves_fixed_targets_alone():
+    guided = games.make("countdown@k=3,mode=guided")
+    rng = np.random.default_rng(0)
+    states = random_answers(guided, 100, rng)
+    lost = np.flatnonzero(guided.returns(states)[:, 0] < 0)
+    twins = [guided.hindsight(states[i : i + 1], rng) for i in lost]
+    assert sum(t is not None for t in twins) > 20
+    for path, actions in (t for t in twins if t is not None):
+        # The game writes each result itself: fewer actions than characters.
+        assert len(actions) < len(guided.answer(path, len(path) - 1))
+        assert guided.returns(path[-1:])[0, 0] == 1
+    # Game of 24's target is always 24; addition has no relabelling: no twins.
+    for spec in (f"game24@data={GAME24_CSV}", "addition@digits=3"):
+        game = games.make(spec)
+        states = random_answers(game, 50, rng)
+        assert all(game.hindsight(states[i : i + 1], rng) is None for i in range(50))
+    # Board games have none either.
+    board = games.make("tictactoe")
+    assert board.hindsight(board.new_initial_states(1), rng) is None

@@ -348,3 +348,53 @@ def _replay(game: Game, actions: np.ndarray) -> np.ndarray:
     for action in actions:
         states = game.apply_actions(states, np.array([action]))
     return states
+
+
+def test_hindsight_adds_a_won_twin_for_each_relabelled_loss():
+    game = games.make("countdown@k=3")
+    config = SelfPlayConfig(games_per_worker=16, temperature_moves=0, hindsight=True,
+                            solution_targets=True, value_discount=0.9)  # fmt: skip
+    search = SearchConfig(algorithm="gumbel", simulations=16)
+    worker = SelfPlayWorker(game, search, config, uniform_evaluator(game.spec.num_actions),
+                            seed=2)  # fmt: skip
+    records = worker.play(60)
+    stats = worker.stats()
+    twins = [i for i, r in enumerate(records) if r.hindsight]
+    assert stats["games"] == len(records) - len(twins) >= 60
+    assert stats["hindsight_games"] == len(twins) > 5
+    assert stats["positions"] == sum(r.length for r in records if not r.hindsight)
+    for i in twins:
+        twin, lost = records[i], records[i + 1]  # a twin comes right before its lost game
+        assert not lost.hindsight and lost.returns[0] < 0 and twin.returns[0] == 1
+        np.testing.assert_allclose(twin.values, 0.9 ** np.arange(twin.length - 1, -1, -1))
+        # The moves are the targets (the finished answer last, with none), and they win.
+        *plies, final = range(twin.length)
+        assert (twin.policies[plies, twin.actions[plies]] == 1).all()
+        assert twin.policies[final].sum() == 0 and twin.actions[final] == -1
+        text = game.decode(twin.observations[final].astype(np.uint8))
+        first = game.decode(twin.observations[0].astype(np.uint8))  # the new problem
+        states = game.states_from_prompts([first])
+        for action in twin.actions[plies]:
+            states = game.apply_actions(states, np.array([action]))
+        assert game.returns(states)[0, 0] == 1 and game.prompt(states) + game.answer(states) == text
+        # Same numbers as the lost game, another target.
+        lost_text = game.decode(lost.observations[-1].astype(np.uint8))
+        assert first.split("|")[0] == lost_text.split("|")[0] and first != lost_text[: len(first)]
+    # Off, or for a game without relabelling, there are no twins.
+    plain = SelfPlayWorker(game, search, dataclasses.replace(config, hindsight=False),
+                           uniform_evaluator(game.spec.num_actions), seed=2)  # fmt: skip
+    assert not any(r.hindsight for r in plain.play(30))
+
+
+def test_hindsight_that_does_not_win_is_reported():
+    class Relabelled(Countdown):
+        def hindsight(self, state, rng):
+            states = np.zeros(2, dtype=self.state_dtype)
+            states["pile"] = [1, 1]  # still running
+            return states, np.array([0])
+
+    config = SelfPlayConfig(games_per_worker=2, hindsight=True)
+    worker = SelfPlayWorker(Relabelled(), SearchConfig(simulations=4), config,
+                            uniform_evaluator(3), seed=0)  # fmt: skip
+    with pytest.raises(RuntimeError, match=r"countdown\.hindsight must give a won game"):
+        worker.play(5)

@@ -58,6 +58,18 @@ class Countdown(StepTask):
                 prompts[i] = prompt
         return prompts
 
+    def is_training_problem(self, numbers: tuple[int, ...], target: int) -> bool:
+        """A target in range, not held out, and not a test problem."""
+        if not MIN_TARGET <= target <= MAX_TARGET or target in HELD_OUT_TARGETS:
+            return False
+        key = self.problem_keys(np.array([numbers]), np.array([target]))[0]
+        return bool(key % TEST_SHARE)
+
+    def validation_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
+        """Training problems with ``k`` numbers only, also under a curriculum: the gate
+        promotes networks that get better at what the test splits ask."""
+        return self._draw(n, rng, test=False, held_out=False)
+
     def test_prompts(self, split: str, limit: int | None = None) -> list[str]:
         """The first ``limit`` (default ``TEST_SIZE``) test problems of ``split``: "seen"
         targets or "heldout" ones, the same every time."""

@@ -119,6 +119,38 @@ class StepTask(TextTask):
         value = apply_step(int(a), op, int(b), max_value=self.max_value)
         return f"{a}{op}{b} is {value}, not {result}"
 
+    def is_training_problem(self, numbers: tuple[int, ...], target: int) -> bool:
+        """Whether training may use this problem (hindsight relabelling asks); tasks whose
+        target is fixed keep the default, no."""
+        return False
+
+    def hindsight(
+        self, prompt: str, answer: str, rng: np.random.Generator
+    ) -> tuple[str, str] | None:
+        """An answer whose steps were all legal until the last one missed the target solves
+        the same numbers with another target: the result of a last step on the two numbers
+        left. Among the last steps that make a training problem, one that begins like the
+        step written (the longest common beginning; drawn with ``rng`` among equals)."""
+        numbers, target = self.parse_prompt(prompt)
+        *done, last = answer.removesuffix(END).split(",")
+        if len(done) != len(numbers) - 2:
+            return None  # rejected before the last step: nothing to relabel
+        for i, step in enumerate(done):
+            if step not in _legal_steps(_available(numbers, tuple(done[:i])), self.max_value, None):
+                return None  # only reachable without early verdicts
+        steps = [
+            (step, value)
+            for step in _legal_steps(_available(numbers, tuple(done)), self.max_value, None)
+            if (value := int(step.partition("=")[2])) != target
+            and self.is_training_problem(numbers, value)
+        ]
+        if not steps:
+            return None
+        shared = [_common_length(step, last) for step, _ in steps]
+        best = [pair for pair, n in zip(steps, shared, strict=True) if n == max(shared)]
+        step, value = best[rng.integers(len(best))] if len(best) > 1 else best[0]
+        return self.format_prompt(numbers, value), ",".join([*done, step]) + END
+
     def allowed_next(self, prompt: str, answer: str) -> str:
         steps = answer.split(",")
         current = steps[-1]
@@ -163,6 +195,12 @@ def _split_step(step: str) -> tuple[str, str, str]:
         if c in OPERATORS and i > 0:
             return step[:i], c, step[i + 1 :]
     return step, "", ""
+
+
+def _common_length(a: str, b: str) -> int:
+    """Characters that ``a`` and ``b`` begin with alike."""
+    pairs = enumerate(zip(a, b, strict=False))
+    return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
 
 
 def _extensions(prefix: str, candidates) -> str:

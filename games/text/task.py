@@ -70,6 +70,20 @@ class TextTask(ABC):
         end with ``END``."""
         return ""
 
+    def validation_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
+        """``n`` training problems for the gate to score networks on; by default drawn like
+        any (``sample_prompts``). A task with a curriculum gives only its hardest problems,
+        the ones its test splits ask."""
+        return self.sample_prompts(n, rng)
+
+    def hindsight(
+        self, prompt: str, answer: str, rng: np.random.Generator
+    ) -> tuple[str, str] | None:
+        """Hindsight relabelling: for a rejected ``answer`` (as written, ``END`` included if
+        it was), another training problem and an answer to it that begins as much like this
+        one as the rules allow (``END`` included); None when there is none (the default)."""
+        return None
+
     def test_prompts(self, split: str, limit: int | None = None) -> list[str]:
         """Held-out problems for evaluation by split name (``splits`` lists them), the first
         ``limit`` of them (all when None)."""
@@ -177,6 +191,9 @@ class TextGame(Game):
         rng = np.random.default_rng(0) if rng is None else rng
         return self.states_from_prompts(self.task.sample_prompts(batch_size, rng))
 
+    def validation_states(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+        return self.states_from_prompts(self.task.validation_prompts(batch_size, rng))
+
     def states_from_prompts(self, prompts: Sequence[str]) -> np.ndarray:
         """Initial states for the given problems (test sets, users' own problems)."""
         states = np.zeros(len(prompts), dtype=self.state_dtype)
@@ -243,6 +260,28 @@ class TextGame(Game):
 
     def observation_tensor(self, states: np.ndarray) -> np.ndarray:
         return self._check_states(states)["tokens"].astype(np.float32)
+
+    def hindsight(
+        self, state: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The task's relabelled problem and answer (``TextTask.hindsight``) played out: the
+        states from the new problem's start to its accepted answer, and the actions between."""
+        prompt, answer = self._texts(self._check_states(state)[0])
+        found = self.task.hindsight(prompt, answer, rng)
+        if found is None:
+            return None
+        prompt, answer = found
+        states, actions = [self.states_from_prompts([prompt])], []
+        while not states[-1]["verdict"][0]:
+            written = self._texts(states[-1][0])[1]
+            if len(written) >= len(answer) or not answer.startswith(written):
+                raise ValueError(
+                    f"{self.task.name}.hindsight: the game wrote {written!r} for {prompt!r}, "
+                    f"which does not lead to the answer {answer!r}"
+                )
+            actions.append(self._ids[answer[len(written)]])
+            states.append(self.apply_actions(states[-1], np.array(actions[-1:])))
+        return np.concatenate(states), np.array(actions, np.int64)
 
     # -- text ------------------------------------------------------------------------------
     def action_to_string(self, action: int) -> str:
