@@ -467,3 +467,65 @@ def test_hindsight_plays_guided_answers_and_leaves_fixed_targets_alone():
     # Board games have none either.
     board = games.make("tictactoe")
     assert board.hindsight(board.new_initial_states(1), rng) is None
+
+
+def _accepted_answers(numbers: tuple[int, ...], target: int) -> list[str]:
+    """Every accepted step answer, by brute force over ordered pairs and operators."""
+    if len(numbers) == 1:
+        return [""] if numbers[0] == target else []
+    found = []
+    for i, j in itertools.permutations(range(len(numbers)), 2):
+        for op in "+-*/":
+            value = apply_step(numbers[i], op, numbers[j])
+            if value is None:
+                continue
+            rest = (*(n for index, n in enumerate(numbers) if index not in (i, j)), value)
+            step = f"{numbers[i]}{op}{numbers[j]}={value}"
+            found += [
+                step + ("," + more if more else "") for more in _accepted_answers(rest, target)
+            ]
+    return found
+
+
+def test_dead_ends_lose_at_the_first_character_no_accepted_answer_follows():
+    """With reject=dead_end, random free play is still writing exactly while some accepted
+    answer (all of them enumerated by brute force) begins with what it wrote."""
+    game = games.make("countdown@k=3,reject=dead_end")
+    rng = np.random.default_rng(7)
+    states = game.new_initial_states(60, rng)
+    answers = {
+        i: _accepted_answers(*StepTask.parse_prompt(game.prompt(states, i))) for i in range(60)
+    }
+    assert all(answers.values())  # training problems are solvable
+    while not game.is_terminal(states).all():
+        for i in range(len(states)):
+            written = game.answer(states, i)
+            alive = any((a + END).startswith(written) for a in answers[i])
+            assert alive == (game.returns(states[i : i + 1])[0, 0] >= 0), (answers[i][:3], written)
+        mask = game.legal_actions_mask(states)
+        # Mostly characters of an accepted answer, so that games get far; else random ones.
+        actions = []
+        for i, m in enumerate(mask):
+            written = game.answer(states, i)
+            good = [
+                a + END
+                for a in answers[i]
+                if (a + END).startswith(written) and len(a) >= len(written)
+            ]
+            if good and rng.random() < 0.97 and not game.is_terminal(states[i : i + 1])[0]:
+                actions.append(game.encode(good[rng.integers(len(good))][len(written)])[0])
+            else:
+                actions.append(rng.choice(np.flatnonzero(m)))
+        states = game.apply_actions(states, np.array(actions))
+    won = game.returns(states)[:, 0] > 0
+    assert 5 < won.sum() < 55
+    for i in range(len(states)):  # the verdict on every finished answer is the verifier's
+        text = game.answer(states, i).removesuffix(END)
+        assert won[i] == bool(game.task.verify(game.prompt(states, i), text))
+    late = type_answer(game, "5,8,12|37", "5")
+    assert game.returns(late)[0, 0] == -1
+    assert "the target 37 can no longer be made after 5 " in game.explain(late).reason
+    with pytest.raises(ValueError, match="reject=dead_end needs mode=free"):
+        games.make("countdown@k=3,mode=guided,reject=dead_end")
+    with pytest.raises(ValueError, match="reject must be one of"):
+        games.make("countdown@k=3,reject=plan")

@@ -34,9 +34,14 @@ class Countdown(StepTask):
     splits = ("seen", "heldout")
 
     def __init__(
-        self, k: int = 4, mode: str = "free", max_digits: int = 4, min_k: int | None = None
+        self,
+        k: int = 4,
+        mode: str = "free",
+        max_digits: int = 4,
+        min_k: int | None = None,
+        reject: str = "step",
     ):
-        super().__init__(k, mode, max_digits, MAX_NUMBER, MAX_TARGET)
+        super().__init__(k, mode, max_digits, MAX_NUMBER, MAX_TARGET, reject)
         self.min_k = k if min_k is None else min_k
         if not isinstance(self.min_k, int) or not 2 <= self.min_k <= k:
             raise ValueError(f"countdown: min_k must be 2..k={k}, got {min_k!r}")
@@ -44,7 +49,11 @@ class Countdown(StepTask):
     def describe(self) -> str:
         if self.min_k == self.k:
             return super().describe()
-        return f"{self.name} k={self.k} (training k={self.min_k}..{self.k}) {self.mode}"
+        return (
+            super()
+            .describe()
+            .replace(f"k={self.k}", f"k={self.k} (training k={self.min_k}..{self.k})")
+        )
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
         if self.min_k == self.k:

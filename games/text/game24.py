@@ -50,8 +50,10 @@ class Game24(StepTask):
     version = 1
     splits = ("test", "tot")  # evaluated by default; "train" (ranks 1-1000) on request
 
-    def __init__(self, mode: str = "free", data: str = "", max_digits: int = 4):
-        super().__init__(4, mode, max_digits, 13, TARGET)
+    def __init__(
+        self, mode: str = "free", data: str = "", max_digits: int = 4, reject: str = "step"
+    ):
+        super().__init__(4, mode, max_digits, 13, TARGET, reject)
         self.data = str(data or os.environ.get(DATA_ENV) or DEFAULT_DATA)
         self._test = {numbers for rank, numbers in self._puzzles() if _in(rank, SPLITS["test"])}
 

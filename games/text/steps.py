@@ -10,6 +10,12 @@ Two rule modes, reported apart because only *free* is comparable with published 
   (``early_verdict``).
 - ``guided``: operands are limited to numbers still available, an operator only where some
   operand makes a legal step, and the game writes each result itself after ``=``.
+
+What free mode rejects early is the ``reject`` option: ``step`` (the default) a broken step or
+a last step that misses the target; ``dead_end`` also any character after which the target
+can no longer be made from the numbers left (a solver decides), so a planning mistake loses
+where it is made, as an arithmetic one does. Finished answers get the verifier's verdict
+either way; only what the search learns along the way differs.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from collections import Counter
 import numpy as np
 
 from games.text.task import END, TextTask
-from games.text.verifier import Verdict, apply_step, check_steps
+from games.text.verifier import Verdict, apply_step, check_steps, solve_steps
 
 OPERATORS = "+-*/"
 DIGITS = "0123456789"
 MODES = ("free", "guided")
+REJECT = ("step", "dead_end")
 
 
 class StepTask(TextTask):
@@ -35,11 +42,25 @@ class StepTask(TextTask):
     and the verifier call. ``k`` is the most numbers a problem has (it sizes the prompt and
     the answer); each problem takes as many steps as its own numbers allow. ``max_digits``
     bounds every number written (and so every intermediate result: ``10**max_digits - 1``).
+    ``reject``: what free mode rejects before the answer ends (see the module's docstring).
     """
 
-    def __init__(self, k: int, mode: str, max_digits: int, max_number: int, max_target: int):
+    def __init__(
+        self,
+        k: int,
+        mode: str,
+        max_digits: int,
+        max_number: int,
+        max_target: int,
+        reject: str = "step",
+    ):
         if mode not in MODES:
             raise ValueError(f"{self.name}: mode must be one of {MODES}, got {mode!r}")
+        if reject not in REJECT:
+            raise ValueError(f"{self.name}: reject must be one of {REJECT}, got {reject!r}")
+        if reject != "step" and mode != "free":
+            raise ValueError(f"{self.name}: reject={reject} needs mode=free")
+        self.dead_ends = reject == "dead_end"
         if not isinstance(k, int) or not 2 <= k <= 6:
             raise ValueError(f"{self.name}: k (numbers per problem) must be 2..6, got {k!r}")
         self.k, self.mode, self.max_digits = k, mode, max_digits
@@ -49,7 +70,9 @@ class StepTask(TextTask):
         self.max_answer_length = (k - 1) * (3 * max_digits + 3)
 
     def describe(self) -> str:
-        return f"{self.name} k={self.k} {self.mode}"
+        return f"{self.name} k={self.k} {self.mode}" + (
+            " (dead ends lose)" if self.dead_ends else ""
+        )
 
     # -- problems ----------------------------------------------------------------------------
     @staticmethod
@@ -81,9 +104,10 @@ class StepTask(TextTask):
     def early_verdict(self, prompt: str, answer: str) -> Verdict | None:
         """Free mode: the answer is rejected at the first character no accepted answer can
         follow within its step: an operand that is not a number still available, an illegal
-        step, a wrong digit of a result, a last step that misses the target. A finished answer
-        gets the same verdict this way as from the verifier at its end; the search just sees a
-        mistake where it is made. Guided steps are right by construction."""
+        step, a wrong digit of a result, a last step that misses the target; with
+        ``reject="dead_end"`` also a step after which the target cannot be made. A finished
+        answer gets the same verdict this way as from the verifier at its end; the search just
+        sees a mistake where it is made. Guided steps are right by construction."""
         if self.mode != "free" or not answer or answer.endswith(END):
             return None
         numbers, target = self.parse_prompt(prompt)
@@ -100,12 +124,15 @@ class StepTask(TextTask):
         self, numbers: tuple[int, ...], step: str, complete: bool, last: bool, target: int
     ) -> str | None:
         """Why no accepted answer continues ``step`` (written so far, or ``complete``), or
-        None: it must begin (or be) one of the legal steps on the (sorted) ``numbers``."""
-        goal = target if last else None
-        begins = _step_prefixes(numbers, self.max_value, goal)
-        if (step in _legal_steps(numbers, self.max_value, goal)) if complete else step in begins:
+        None: it must begin (or be) one of the legal steps on the (sorted) ``numbers``, and
+        with dead ends rejected one after which the target can still be made."""
+        if self._continues(numbers, step, complete, target if last or self.dead_ends else None):
             return None
         left = ", ".join(map(str, numbers))
+        if not last and self._continues(numbers, step, complete, None):
+            return f"the target {target} can no longer be made after {step} (numbers: {left})"
+        goal = target if last else None
+        begins = _step_prefixes(numbers, self.max_value, goal)
         a, op, rest = _split_step(step)
         b, equals, result = rest.partition("=")
         if not op or f"{a}{op}" not in begins:
@@ -150,6 +177,14 @@ class StepTask(TextTask):
         best = [pair for pair, n in zip(steps, shared, strict=True) if n == max(shared)]
         step, value = best[rng.integers(len(best))] if len(best) > 1 else best[0]
         return self.format_prompt(numbers, value), ",".join([*done, step]) + END
+
+    def _continues(
+        self, numbers: tuple[int, ...], step: str, complete: bool, goal: int | None
+    ) -> bool:
+        """Whether ``step`` is (``complete``) or begins a legal step towards ``goal``."""
+        if complete:
+            return step in _legal_steps(numbers, self.max_value, goal)
+        return step in _step_prefixes(numbers, self.max_value, goal)
 
     def allowed_next(self, prompt: str, answer: str) -> str:
         steps = answer.split(",")
@@ -211,15 +246,33 @@ def _extensions(prefix: str, candidates) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def _legal_steps(numbers: tuple[int, ...], max_value: int, target: int | None) -> frozenset[str]:
-    """Every legal step ``"a op b=c"`` on the multiset ``numbers`` (sorted), only those that
-    make ``target`` when it is given; cached, as the same multisets recur all over a search."""
+    """Every legal step ``"a op b=c"`` on the multiset ``numbers`` (sorted); when ``target`` is
+    given, only those after which it can still be made (a last step: that make it). Cached, as
+    the same multisets recur all over a search."""
     steps = set()
     for i, j in itertools.permutations(range(len(numbers)), 2):
         for op in OPERATORS:
             value = apply_step(numbers[i], op, numbers[j], max_value=max_value)
-            if value is not None and (target is None or value == target):
+            if value is None:
+                continue
+            if target is None or _reachable(_without(numbers, i, j, value), target, max_value):
                 steps.add(f"{numbers[i]}{op}{numbers[j]}={value}")
     return frozenset(steps)
+
+
+def _without(numbers: tuple[int, ...], i: int, j: int, value: int) -> tuple[int, ...]:
+    """The sorted multiset ``numbers`` with items ``i`` and ``j`` replaced by ``value``."""
+    rest = [n for index, n in enumerate(numbers) if index not in (i, j)]
+    return tuple(sorted([*rest, value]))
+
+
+@functools.lru_cache(maxsize=65536)
+def _reachable(numbers: tuple[int, ...], target: int, max_value: int) -> bool:
+    """Whether steps on the sorted multiset ``numbers`` can end at ``target`` (one number:
+    whether it is the target)."""
+    if len(numbers) == 1:
+        return numbers[0] == target
+    return solve_steps(numbers, target, max_value=max_value) is not None
 
 
 @functools.lru_cache(maxsize=65536)
