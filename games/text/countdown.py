@@ -46,14 +46,10 @@ class Countdown(StepTask):
         if not isinstance(self.min_k, int) or not 2 <= self.min_k <= k:
             raise ValueError(f"countdown: min_k must be 2..k={k}, got {min_k!r}")
 
-    def describe(self) -> str:
+    def sizes(self) -> str:
         if self.min_k == self.k:
-            return super().describe()
-        return (
-            super()
-            .describe()
-            .replace(f"k={self.k}", f"k={self.k} (training k={self.min_k}..{self.k})")
-        )
+            return super().sizes()
+        return f"k={self.k} (training k={self.min_k}..{self.k})"
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
         if self.min_k == self.k:

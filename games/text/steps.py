@@ -70,9 +70,12 @@ class StepTask(TextTask):
         self.max_answer_length = (k - 1) * (3 * max_digits + 3)
 
     def describe(self) -> str:
-        return f"{self.name} k={self.k} {self.mode}" + (
-            " (dead ends lose)" if self.dead_ends else ""
-        )
+        dead_ends = " (dead ends lose)" if self.dead_ends else ""
+        return f"{self.name} {self.sizes()} {self.mode}{dead_ends}"
+
+    def sizes(self) -> str:
+        """The problem sizes, for ``describe``."""
+        return f"k={self.k}"
 
     # -- problems ----------------------------------------------------------------------------
     @staticmethod
