@@ -203,8 +203,9 @@ class SelfPlayWorker:
         for i, b in enumerate(done):
             version = int(self._started_version[b])
             if self.hindsight and returns[i, 0] <= 0:
-                relabelled = self._hindsight_record(self.states[b : b + 1], version)
-                records.extend([relabelled] if relabelled is not None else [])
+                twin = self._hindsight_record(self.states[b : b + 1], version)
+                if twin is not None:
+                    records.append(twin)
             obs, pol, who, moves = zip(*self._history[b], strict=True)
             if self.solution_targets and returns[i, 0] > 0:
                 pol = [
@@ -239,8 +240,8 @@ class SelfPlayWorker:
         else:
             states = states[:-1]
         policies = np.zeros((len(actions), game.spec.num_actions), np.float32)
-        won = np.flatnonzero(actions >= 0)
-        policies[won, actions[won]] = 1.0
+        moved = np.flatnonzero(actions >= 0)
+        policies[moved, actions[moved]] = 1.0
         players = np.where(actions >= 0, game.current_player(states), 0)
         self._stats["hindsight_games"] += 1
         return GameRecord.from_plies(
