@@ -327,10 +327,11 @@ class Echo(TextTask):
     assert game.returns(final)[0, 0] == 1.0
 
 
-def _hindsight_reference(task, prompt: str, answer: str) -> set[tuple[str, str]]:
+def _hindsight_reference(prompt: str, answer: str, is_test) -> set[tuple[str, str]]:
     """Every (prompt, answer) a failed countdown answer may be relabelled to, by brute force:
     its complete steps replayed with ``apply_step``, then every last step on the two numbers
-    left whose result is a training target other than the original one."""
+    left whose result is a training target other than the original one (``is_test(prompt)``
+    says which problems the test sets keep)."""
     numbers, target = StepTask.parse_prompt(prompt)
     *done, _ = answer.removesuffix(END).split(",")
     left = Counter(numbers)
@@ -353,7 +354,7 @@ def _hindsight_reference(task, prompt: str, answer: str) -> set[tuple[str, str]]
             if value is None or value == target or value in HELD_OUT_TARGETS:
                 continue
             new = StepTask.format_prompt(numbers, value)
-            if 10 <= value <= 100 and new not in task._test_set:
+            if 10 <= value <= 100 and not is_test(new):
                 found.add((new, ",".join([*done, f"{a}{op}{b}={value}"]) + END))
     return found
 
@@ -373,14 +374,18 @@ def test_hindsight_relabels_a_missed_target_to_the_one_the_answer_reached(k):
     steps) that begins like the last step written, and the game plays it out to a win."""
     game = games.make(f"countdown@k={k}")
     task = game.task
-    # The reference's test problems: the keys the task reserves, computed for each candidate.
-    task._test_set = _TestSet(task)
+
+    # Test problems are the ones whose key (the task's hash) the test sets reserve.
+    def is_test(prompt: str) -> bool:
+        numbers, target = StepTask.parse_prompt(prompt)
+        return task.problem_keys(np.array([numbers]), np.array([target]))[0] % 50 == 0
+
     rng = np.random.default_rng(k)
     states = np.concatenate([random_answers(game, 100, rng), planned_answers(game, 300, rng)])
     relabelled = 0
     for i in np.flatnonzero(game.returns(states)[:, 0] < 0):
         prompt, answer = game.prompt(states, i), game.answer(states, i)
-        allowed = _hindsight_reference(task, prompt, answer)
+        allowed = _hindsight_reference(prompt, answer, is_test)
         found = task.hindsight(prompt, answer, rng)
         if not allowed:
             assert found is None, (prompt, answer, found)
@@ -407,18 +412,6 @@ def _shared(answer: str, last: str) -> int:
     while n < min(len(step), len(last)) and step[n] == last[n]:
         n += 1
     return n
-
-
-class _TestSet:
-    """``prompt in _TestSet(task)``: whether countdown reserves the problem for testing."""
-
-    def __init__(self, task):
-        self.task = task
-
-    def __contains__(self, prompt: str) -> bool:
-        numbers, target = StepTask.parse_prompt(prompt)
-        key = self.task.problem_keys(np.array([numbers]), np.array([target]))[0]
-        return key % 50 == 0
 
 
 def random_answers(game, n: int, rng: np.random.Generator, states=None) -> np.ndarray:
