@@ -132,7 +132,7 @@ class StepTask(TextTask):
         if self._continues(numbers, step, complete, target if last or self.dead_ends else None):
             return None
         left = ", ".join(map(str, numbers))
-        if not last and self._continues(numbers, step, complete, None):
+        if self.dead_ends and not last and self._continues(numbers, step, complete, None):
             return f"the target {target} can no longer be made after {step} (numbers: {left})"
         goal = target if last else None
         begins = _step_prefixes(numbers, self.max_value, goal)
@@ -258,15 +258,10 @@ def _legal_steps(numbers: tuple[int, ...], max_value: int, target: int | None) -
             value = apply_step(numbers[i], op, numbers[j], max_value=max_value)
             if value is None:
                 continue
-            if target is None or _reachable(_without(numbers, i, j, value), target, max_value):
-                steps.add(f"{numbers[i]}{op}{numbers[j]}={value}")
+            step = f"{numbers[i]}{op}{numbers[j]}={value}"
+            if target is None or _reachable(_available(numbers, (step,)), target, max_value):
+                steps.add(step)
     return frozenset(steps)
-
-
-def _without(numbers: tuple[int, ...], i: int, j: int, value: int) -> tuple[int, ...]:
-    """The sorted multiset ``numbers`` with items ``i`` and ``j`` replaced by ``value``."""
-    rest = [n for index, n in enumerate(numbers) if index not in (i, j)]
-    return tuple(sorted([*rest, value]))
 
 
 @functools.lru_cache(maxsize=65536)
