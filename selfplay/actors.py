@@ -99,7 +99,6 @@ class WorkerPool:
         self._seed_offset = seed_offset
         self._per_call = per_call or max(1, config.selfplay.games_per_worker // 4)
         self._records: list[GameRecord] = []  # finished games not yet collected
-        self._played = 0  # of them, games played (not hindsight twins)
         self._stats: list[dict] = []
         self.replaced = 0
         self.actors = [self._spawn(i) for i in range(num_workers)]
@@ -129,16 +128,20 @@ class WorkerPool:
         ``on_games(n)`` is told of each batch of ``n`` games as it arrives (for a progress
         display)."""
         self._keep_busy()
-        if on_games is not None and self._played:
-            on_games(self._played)
-        while self._played < min_games:
+        if on_games is not None and self._records:
+            on_games(self._played())
+        while self._played() < min_games:
             ready, _ = ray.wait(list(self._pending), num_returns=1)
             games = self._take(ready[0])
             if on_games is not None:
                 on_games(games)
         records, stats = self._records, self._stats
-        self._records, self._stats, self._played = [], [], 0
+        self._records, self._stats = [], []
         return records, stats
+
+    def _played(self) -> int:
+        """Games played among the records not yet collected (hindsight twins are not)."""
+        return sum(not r.hindsight for r in self._records)
 
     def poll(self) -> int:
         """Takes in the ``play`` calls that have finished, without waiting, and starts the
@@ -167,7 +170,6 @@ class WorkerPool:
             self._records.extend(games_done)
             self._stats.append(worker_stats)
             games = sum(not r.hindsight for r in games_done)
-            self._played += games
         self._pending[self.actors[worker_id].play.remote(self._per_call)] = worker_id
         return games
 
