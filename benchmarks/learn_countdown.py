@@ -29,7 +29,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import ray
 import torch
 from rich.console import Console
@@ -40,10 +39,11 @@ from selfplay.checkpoint import load_checkpoint
 from selfplay.config import ConfigError, RunConfig, resolve, to_dict
 from selfplay.loop import CHECKPOINT, train
 from selfplay.model import PolicyValueNet, count_parameters, make_evaluator
-from selfplay.text_eval import decode
+from selfplay.text_eval import greedy_solve_rates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learn_tictactoe import _counters, _start_ray, _Stop, machine_facts  # shared run plumbing
+from learn_tictactoe import _counters, _start_ray, _Stop  # shared run plumbing
+from machine import machine_facts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,15 +113,6 @@ def make_config(args: argparse.Namespace, run_root: Path) -> RunConfig:
     return config
 
 
-def solve_rates(game, evaluator, tests: dict[str, np.ndarray], seed: int) -> dict[str, float]:
-    """Share of each split's problems solved by greedy decoding (``evaluator`` None: random)."""
-    rng = np.random.default_rng(seed)
-    return {
-        split: float((game.returns(decode(game, evaluator, states, rng))[:, 0] > 0).mean())
-        for split, states in tests.items()
-    }
-
-
 def run(args: argparse.Namespace, console: Console) -> dict:
     torch.set_num_threads(1)  # the self-play actor gets the other core
     with tempfile.TemporaryDirectory(prefix="learn-countdown-") as scratch:
@@ -132,7 +123,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             split: game.states_from_prompts(game.task.test_prompts(split, limit=args.problems))
             for split in game.task.splits
         }
-        random_floor = solve_rates(game, None, tests, args.seed)
+        random_floor = greedy_solve_rates(game, None, tests, args.seed)
         console.print(f"random play solves {random_floor}", highlight=False)
         model = PolicyValueNet(game.spec, config.model).eval()
         evaluator = make_evaluator(model, "cpu")
@@ -145,7 +136,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             eval_start = time.perf_counter()
             payload = load_checkpoint(run_dir / CHECKPOINT)
             model.load_state_dict(payload["learner"]["model"])
-            rates = solve_rates(game, evaluator, tests, args.seed)
+            rates = greedy_solve_rates(game, evaluator, tests, args.seed)
             row = {
                 "generation": generation,
                 "elapsed_s": round(elapsed, 2),

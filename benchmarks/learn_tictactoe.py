@@ -33,7 +33,7 @@ import dataclasses
 import functools
 import json
 import os
-import platform
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +53,9 @@ from selfplay.loop import CHECKPOINT, REPLAY, train
 from selfplay.mcts import SearchConfig, search
 from selfplay.model import PolicyValueNet, make_evaluator
 from selfplay.players import evaluation_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_facts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -303,18 +306,6 @@ def _start_ray(config: RunConfig) -> None:
         include_dashboard=False,
         log_to_driver=False,
     )
-
-
-def machine_facts(load_before: tuple[float, ...]) -> dict:
-    """CPUs, the load average before (``load_before``) and now, platform and torch version:
-    what a reader needs to judge a wall time taken on a shared machine."""
-    return {
-        "cpus": os.cpu_count(),
-        "load_avg_before": [round(x, 2) for x in load_before],
-        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-    }
 
 
 def run(args: argparse.Namespace, console: Console) -> dict:

@@ -80,6 +80,18 @@ def decode(
     return play_alone(game, player, states, rng)
 
 
+def greedy_solve_rates(
+    game: TextGame, evaluator: Evaluator | None, tests: dict[str, np.ndarray], seed: int
+) -> dict[str, float]:
+    """Share of each split's problems (split name -> initial states) that greedy decoding
+    solves, the network alone; ``evaluator`` None: uniformly random legal play."""
+    rng = np.random.default_rng(seed)
+    return {
+        split: float((game.returns(decode(game, evaluator, states, rng))[:, 0] > 0).mean())
+        for split, states in tests.items()
+    }
+
+
 def search_answers(
     game: TextGame,
     evaluator: Evaluator,

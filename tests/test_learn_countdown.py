@@ -5,12 +5,9 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-import numpy as np
 import pytest
 from conftest import ROOT
-from test_text_eval import oracle_evaluator
 
-import games
 from selfplay.config import ConfigError
 
 
@@ -37,13 +34,3 @@ def test_settings_take_the_preset_then_overrides(bench, tmp_path):
         bench.make_config(bench.parse_args(["--game", "tictactoe"]), tmp_path)
     with pytest.raises(SystemExit):
         bench.parse_args(["--goal", "1.5"])
-
-
-def test_solve_rates_measure_the_network_and_the_random_floor(bench):
-    game = games.make("countdown@k=3")
-    tests = {s: game.states_from_prompts(game.task.test_prompts(s, limit=10)) for s in ("seen",)}
-    assert bench.solve_rates(game, oracle_evaluator(game), tests, 0) == {"seen": 1.0}
-    assert bench.solve_rates(game, None, tests, 0)["seen"] < 0.5
-    np.testing.assert_equal(
-        bench.solve_rates(game, None, tests, 3), bench.solve_rates(game, None, tests, 3)
-    )

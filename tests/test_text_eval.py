@@ -14,7 +14,13 @@ from games.text.steps import StepTask
 from games.text.task import END, PAD, SEP, TextGame
 from games.text.verifier import solve_steps
 from selfplay.mcts import SearchConfig, search
-from selfplay.text_eval import best_of_n, decode, evaluate_text, search_answers
+from selfplay.text_eval import (
+    best_of_n,
+    decode,
+    evaluate_text,
+    greedy_solve_rates,
+    search_answers,
+)
 
 
 def oracle_evaluator(game: TextGame):
@@ -124,3 +130,13 @@ def test_evaluate_text_reports_every_method(countdown3):
     with pytest.raises(ValueError, match="search-verifier"):
         evaluate_text(game, oracle_evaluator(game), prompts, config, np.random.default_rng(0),
                       methods=["best-of-N"])  # fmt: skip
+
+
+def test_greedy_solve_rates_measure_the_network_and_the_random_floor():
+    game = games.make("countdown@k=3")
+    tests = {s: game.states_from_prompts(game.task.test_prompts(s, limit=10)) for s in ("seen",)}
+    assert greedy_solve_rates(game, oracle_evaluator(game), tests, 0) == {"seen": 1.0}
+    assert greedy_solve_rates(game, None, tests, 0)["seen"] < 0.5
+    np.testing.assert_equal(
+        greedy_solve_rates(game, None, tests, 3), greedy_solve_rates(game, None, tests, 3)
+    )

@@ -1,0 +1,250 @@
+"""What the network can learn when the data is perfect: trains the text network on solver
+answers to countdown problems, no self-play and no search, and measures the greedy solve rate
+of the network alone over time.
+
+Self-play teaches the network only what its search found. This benchmark gives the same
+network, learner and whole-game batches a solver's answer to every training problem instead, so
+its curve is a ceiling for self-play at that network size and number of gradient steps: if the
+network levels off here too, the limit is the network (size, schedule), not the search.
+
+    python benchmarks/countdown_ceiling.py --game countdown@k=3 --minutes 20
+    python benchmarks/countdown_ceiling.py --game countdown@k=4 model.channels=256 model.blocks=8 \
+        --device cuda --pool 200000 --workers 16
+
+Overrides (``model.*``, ``learner.*``, ``selfplay.value_discount``) apply after the text-game
+preset, as in ``train.py``. Each training problem's answer is the solver's first (depth-first)
+solution; answers are checked against the game, which plays the first ones out token by token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+
+import games
+from games.text.task import BOS, END, SEP
+from games.text.verifier import solve_steps
+from selfplay.config import ConfigError, resolve, to_dict
+from selfplay.learner import Learner
+from selfplay.model import count_parameters, make_evaluator, pick_device
+from selfplay.replay import GameRecord, ReplayBuffer
+from selfplay.text_eval import greedy_solve_rates
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_facts
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKED_GAMES = 64  # training answers played out through the game as a cross-check
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+    parser.add_argument("--game", default="countdown@k=3", help="a countdown game spec")
+    parser.add_argument("--minutes", type=float, default=20.0, help="training time (20)")
+    parser.add_argument("--pool", type=int, default=50_000, help="training problems (50000)")
+    parser.add_argument("--problems", type=int, default=500, help="test problems per split")
+    parser.add_argument("--eval-every", type=float, default=60.0, help="seconds between evals")
+    parser.add_argument("--workers", type=int, default=1, help="processes drawing problems")
+    parser.add_argument(
+        "--pool-file",
+        type=Path,
+        default=None,
+        help="training problems as lines 'prompt answer': read when it exists (--pool and "
+        "--game must match it), else drawn and written there",
+    )
+    parser.add_argument("--device", default="auto", help="torch device (auto: GPU if any)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks/results/countdown_ceiling.json"
+    )
+    args = parser.parse_intermixed_args(argv)
+    if min(args.pool, args.problems, args.workers) < 1 or args.minutes <= 0:
+        parser.error("--pool, --problems and --workers must be >= 1, --minutes > 0")
+    return args
+
+
+def _draw(game_name: str, n: int, seed: int) -> list[tuple[str, str]]:
+    """``n`` training problems of ``game_name`` with the solver's answer (a worker's share)."""
+    task = games.make(game_name).task
+    prompts = task.sample_prompts(n, np.random.default_rng([seed, 7]))
+    return [(p, solve_steps(*task.parse_prompt(p), max_value=task.max_value)) for p in prompts]
+
+
+def draw_pool(game_name: str, n: int, workers: int, seed: int) -> list[tuple[str, str]]:
+    """``n`` (prompt, answer) pairs, drawn by ``workers`` processes with seeds of their own."""
+    shares = [n // workers + (i < n % workers) for i in range(workers)]
+    if workers == 1:
+        return _draw(game_name, n, seed)
+    with ProcessPoolExecutor(workers) as pool:
+        seeds = [seed * 1000 + i for i in range(workers)]
+        parts = pool.map(_draw, [game_name] * workers, shares, seeds)
+        return [pair for part in parts for pair in part]
+
+
+def load_pool(path: Path | None, game_name: str, n: int, workers: int, seed: int):
+    """The pool saved at ``path`` if there is one, else a fresh one (saved there if given)."""
+    if path is not None and path.exists():
+        pairs = [tuple(line.split(" ")) for line in path.read_text().splitlines()]
+        if len(pairs) != n or any(len(pair) != 2 for pair in pairs):
+            raise SystemExit(f"{path}: expected {n} lines 'prompt answer', got {len(pairs)}")
+        return pairs
+    pairs = draw_pool(game_name, n, workers, seed)
+    if path is not None:
+        scratch = path.with_suffix(".partial")
+        scratch.write_text("".join(f"{p} {a}\n" for p, a in pairs))
+        scratch.replace(path)
+    return pairs
+
+
+def to_record(game, prompt: str, answer: str, discount: float) -> GameRecord:
+    """The solved game as a replay record: one position per answer token (the END token
+    included), one-hot policy on the token written, values +1 discounted."""
+    tokens = np.concatenate([[BOS], game.encode(prompt), [SEP], game.encode(answer + END)])
+    start = len(prompt) + 2
+    plies = len(answer) + 1
+    observations = np.zeros((plies, game.spec.observation_shape[0]), np.float32)
+    for t in range(plies):
+        observations[t, : start + t] = tokens[: start + t]
+    actions = tokens[start:].astype(np.int64)
+    policies = np.zeros((plies, game.spec.num_actions), np.float32)
+    policies[np.arange(plies), actions] = 1.0
+    return GameRecord.from_plies(
+        observations, policies, np.zeros(plies, np.int8), actions, np.ones(1), discount=discount
+    )
+
+
+def check_record(game, prompt: str, record: GameRecord) -> None:
+    """Plays the record's actions through the game: every observation must match, every
+    action be legal, and the game end accepted on the last one."""
+    states = game.states_from_prompts([prompt])
+    for t, action in enumerate(record.actions):
+        if not np.array_equal(game.observation_tensor(states)[0], record.observations[t]):
+            raise AssertionError(f"{prompt}: observation {t} differs from the game's")
+        if not game.legal_actions_mask(states)[0, action]:
+            raise AssertionError(f"{prompt}: action {t} is illegal in the game")
+        states = game.apply_actions(states, np.array([action]))
+    if game.returns(states)[0, 0] != 1:
+        raise AssertionError(f"{prompt}: the answer was not accepted ({game.render(states)})")
+
+
+def run(args: argparse.Namespace, console: Console) -> dict:
+    config = resolve([f"game={args.game}", f"seed={args.seed}", *args.overrides])
+    game = games.make(config.game)
+    if game.spec.name != "countdown":
+        raise ConfigError(f"this benchmark trains countdown; drop game={config.game}")
+    device = pick_device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    started = time.perf_counter()
+    pairs = load_pool(args.pool_file, config.game, args.pool, args.workers, args.seed)
+    discount = config.selfplay.value_discount
+    records = [to_record(game, p, a, discount) for p, a in pairs]
+    for (prompt, _), record in zip(pairs[:CHECKED_GAMES], records, strict=False):
+        check_record(game, prompt, record)
+    positions = sum(r.length for r in records)
+    buffer = ReplayBuffer(positions, game.spec.observation_shape, game.spec.num_actions, args.seed)
+    buffer.add(records)
+    console.print(
+        f"{len(records)} training problems, {positions} positions, drawn in "
+        f"{time.perf_counter() - started:.0f} s",
+        highlight=False,
+    )
+
+    learner = Learner(game.spec, config.model, config.learner, device, seed=args.seed)
+    evaluator = make_evaluator(learner.model, device)
+    tests = {
+        split: game.states_from_prompts(game.task.test_prompts(split, limit=args.problems))
+        for split in game.task.splits
+    }
+    history: list[dict] = []
+    start = time.perf_counter()
+    next_eval = 0.0
+    load_before = os.getloadavg()
+    losses: list[float] = []
+    while True:
+        elapsed = time.perf_counter() - start
+        if elapsed >= next_eval or elapsed >= args.minutes * 60:
+            rates = greedy_solve_rates(game, evaluator, tests, args.seed)
+            row = {
+                "elapsed_s": round(elapsed, 1),
+                "steps": learner.step,
+                "epochs": round(buffer.positions_sampled / positions, 2),
+                **{f"greedy_{split}": rate for split, rate in rates.items()},
+                "policy_loss": float(np.mean(losses)) if losses else None,
+            }
+            history.append(row)
+            losses.clear()
+            console.print(
+                f"{elapsed:6.0f} s  step {learner.step:6d}  epochs {row['epochs']:6.2f}  "
+                + "  ".join(f"{split} {rate:6.1%}" for split, rate in rates.items())
+                + (f"  loss {row['policy_loss']:.4f}" if row["policy_loss"] is not None else ""),
+                highlight=False,
+            )
+            next_eval = elapsed + args.eval_every
+            if elapsed >= args.minutes * 60:
+                break
+        observations, policies, values = buffer.sample(
+            config.learner.batch_size, whole_games=config.learner.whole_games
+        )
+        losses.append(learner.train_step(observations, policies, values)["policy_loss"])
+
+    return {
+        "game": config.game,
+        "device": str(device),
+        "parameters": count_parameters(learner.model),
+        "training_problems": len(records),
+        "training_positions": positions,
+        "problems_per_split": args.problems,
+        "best_greedy_seen": max(r["greedy_seen"] for r in history),
+        "best_greedy_heldout": max(r["greedy_heldout"] for r in history),
+        "overrides": list(args.overrides),
+        "config": to_dict(config),
+        "machine": machine_facts(load_before),
+        "history": history,
+    }
+
+
+def print_report(report: dict, console: Console) -> None:
+    table = Table(
+        title=f"{report['game']}, solver answers, {report['parameters']:,} parameters on "
+        f"{report['device']}: greedy solve rate ({report['problems_per_split']} problems per "
+        f"split, {report['training_problems']} training problems)"
+    )
+    for name in ("elapsed s", "steps", "epochs", "seen", "held-out", "policy loss"):
+        table.add_column(name, justify="right")
+    for r in report["history"]:
+        table.add_row(
+            f"{r['elapsed_s']:.0f}",
+            str(r["steps"]),
+            f"{r['epochs']:.2f}",
+            f"{r['greedy_seen']:.1%}",
+            f"{r['greedy_heldout']:.1%}",
+            "-" if r["policy_loss"] is None else f"{r['policy_loss']:.4f}",
+        )
+    console.print(table)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    console = Console()
+    report = run(args, console)
+    print_report(report, console)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    console.print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

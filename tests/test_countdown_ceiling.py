@@ -1,0 +1,71 @@
+"""benchmarks/countdown_ceiling.py: its solver data is the game's own play, and a short run
+trains and measures."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+import games
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    path = ROOT / "benchmarks" / "countdown_ceiling.py"
+    spec = importlib.util.spec_from_file_location("countdown_ceiling", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+    sys.path.remove(str(ROOT / "benchmarks"))
+
+
+@pytest.mark.parametrize("spec", ["countdown@k=3", "countdown@k=4,min_k=3"])
+def test_solver_records_replay_the_game(bench, spec):
+    game = games.make(spec)
+    pairs = bench.draw_pool(spec, 12, workers=2, seed=1)
+    assert len(pairs) == 12 and len({p for p, _ in pairs}) == 12  # the workers draw apart
+    for prompt, answer in pairs:
+        record = bench.to_record(game, prompt, answer, discount=0.9)
+        bench.check_record(game, prompt, record)
+        assert record.length == len(answer) + 1
+        np.testing.assert_allclose(record.values, 0.9 ** np.arange(record.length)[::-1])
+        assert (record.policies.sum(axis=1) == 1).all()
+
+
+def test_a_record_the_game_would_not_play_is_caught(bench):
+    game = games.make("countdown@k=3")
+    prompt, answer = bench.draw_pool("countdown@k=3", 1, workers=1, seed=2)[0]
+    wrong_result = answer[:-1] + str((int(answer[-1]) + 1) % 10)
+    with pytest.raises(AssertionError, match=r"illegal|not accepted"):
+        bench.check_record(game, prompt, bench.to_record(game, prompt, wrong_result, 1.0))
+    record = bench.to_record(game, prompt, answer, 1.0)
+    record.observations[1, -1] = 5  # a stray token past the prefix
+    with pytest.raises(AssertionError, match="observation 1"):
+        bench.check_record(game, prompt, record)
+
+
+def test_a_short_run_trains_and_reports(bench, tmp_path):
+    out, pool = tmp_path / "ceiling.json", tmp_path / "pool.txt"
+    args = ["--minutes", "0.05", "--pool", "40", "--problems", "5", "--eval-every", "1"]
+    args += ["model.blocks=1", "model.channels=16", "--out", str(out), "--pool-file", str(pool)]
+    bench.main(args)
+    report = json.loads(out.read_text())
+    assert report["training_problems"] == 40 and report["problems_per_split"] == 5
+    steps = [row["steps"] for row in report["history"]]
+    assert steps[0] == 0 and steps[-1] > 0 and steps == sorted(steps)
+    assert {"greedy_seen", "greedy_heldout"} <= set(report["history"][-1])
+    saved = pool.read_text()
+    assert len(saved.splitlines()) == 40
+    assert bench.load_pool(pool, "countdown@k=3", 40, 1, seed=99) == [
+        tuple(line.split(" ")) for line in saved.splitlines()
+    ]  # read back, not drawn again with the other seed
+    with pytest.raises(SystemExit, match="expected 41 lines"):
+        bench.main([*args[2:], "--pool", "41"])
