@@ -61,8 +61,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--pool-file",
         type=Path,
         default=None,
-        help="training problems as lines 'prompt answer': read when it exists (--pool and "
-        "--game must match it), else drawn and written there",
+        help="training problems as lines 'prompt answer': the first --pool are read when it "
+        "exists (drawn for the same --game), else drawn and written there",
     )
     parser.add_argument("--device", default="auto", help="torch device (auto: GPU if any)")
     parser.add_argument("--seed", type=int, default=0)
@@ -94,10 +94,11 @@ def draw_pool(game_name: str, n: int, workers: int, seed: int) -> list[tuple[str
 
 
 def load_pool(path: Path | None, game_name: str, n: int, workers: int, seed: int):
-    """The pool saved at ``path`` if there is one, else a fresh one (saved there if given)."""
+    """The first ``n`` problems of the pool saved at ``path`` if there is one, else a fresh
+    pool (saved there if ``path`` is given)."""
     if path is not None and path.exists():
-        pairs = [tuple(line.split(" ")) for line in path.read_text().splitlines()]
-        if len(pairs) != n or any(len(pair) != 2 for pair in pairs):
+        pairs = [tuple(line.split(" ")) for line in path.read_text().splitlines()[:n]]
+        if len(pairs) < n or any(len(pair) != 2 for pair in pairs):
             raise SystemExit(f"{path}: expected {n} lines 'prompt answer', got {len(pairs)}")
         return pairs
     pairs = draw_pool(game_name, n, workers, seed)
