@@ -129,8 +129,8 @@ class WorkerPool:
         display)."""
         self._keep_busy()
         if on_games is not None and self._records:
-            on_games(self._played())
-        while self._played() < min_games:
+            on_games(self.waiting)
+        while self.waiting < min_games:
             ready, _ = ray.wait(list(self._pending), num_returns=1)
             games = self._take(ready[0])
             if on_games is not None:
@@ -139,7 +139,8 @@ class WorkerPool:
         self._records, self._stats = [], []
         return records, stats
 
-    def _played(self) -> int:
+    @property
+    def waiting(self) -> int:
         """Games played among the records not yet collected (hindsight twins are not)."""
         return sum(not r.hindsight for r in self._records)
 

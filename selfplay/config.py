@@ -198,6 +198,11 @@ class LearnerConfig:
     """Batches of whole games (each game drawn uniformly, all its positions in order) instead
     of single positions. A text game's transformer then reads every position of a game out of
     one pass over its last one: many times fewer tokens per position trained."""
+    max_reuse: float = 0.0
+    """0: exactly ``steps_per_generation`` steps per generation. Above 0: the learner goes on
+    training while the next generation's games are still being played, as long as the
+    buffer's reuse ratio (positions sampled / positions added) stays under ``max_reuse``. It
+    turns the driver's waiting (``selfplay/wait_share``) into gradient steps."""
 
     def __post_init__(self) -> None:
         _validate(
@@ -213,6 +218,7 @@ class LearnerConfig:
                 f"value_loss_weight must be >= 0, got {self.value_loss_weight}": (
                     self.value_loss_weight >= 0
                 ),
+                f"max_reuse must be >= 0, got {self.max_reuse}": self.max_reuse >= 0,
             },
         )
 

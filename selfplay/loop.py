@@ -203,13 +203,24 @@ def train(
 def _learn(
     learner: Learner, replay: ReplayBuffer, game: games.Game, config: RunConfig, pool: WorkerPool
 ):
-    """``steps_per_generation`` gradient steps, once the buffer holds enough positions. The
-    pool is polled between steps, so the workers never wait for the learner."""
+    """``steps_per_generation`` gradient steps, once the buffer holds enough positions, then
+    (``learner.max_reuse``) more while the next generation's games are not all in and the
+    reuse ratio allows. The pool is polled between steps, so the workers never wait for the
+    learner."""
     if len(replay) < config.replay.min_positions:
         return []
     augment = game if config.replay.augment else None
     losses = []
-    for _ in range(config.learner.steps_per_generation):
+
+    def more() -> bool:
+        if len(losses) < config.learner.steps_per_generation:
+            return True
+        return (
+            pool.waiting < config.selfplay.games_per_generation
+            and replay.reuse_ratio < config.learner.max_reuse
+        )
+
+    while more():
         batch = replay.sample(
             config.learner.batch_size, game=augment, whole_games=config.learner.whole_games
         )
@@ -228,6 +239,7 @@ def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, flo
         "selfplay/workers_replaced": float(replaced),
         "replay/size": float(len(replay)),
         "replay/reuse_ratio": float(replay.reuse_ratio),
+        "learner/steps": float(len(losses)),
         "replay/mean_age": float(replay.mean_age),
     }
     if played and len(played[0].returns) == 1:  # one-player games: how often self-play wins

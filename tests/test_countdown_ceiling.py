@@ -67,8 +67,9 @@ def test_a_short_run_trains_and_reports(bench, tmp_path):
     assert bench.load_pool(pool, "countdown@k=3", 40, 1, seed=99) == [
         tuple(line.split(" ")) for line in saved.splitlines()
     ]  # read back, not drawn again with the other seed
-    assert bench.load_pool(pool, "countdown@k=3", 30, 1, seed=0) == bench.load_pool(
-        pool, "countdown@k=3", 40, 1, seed=0
-    )[:30]
+    assert (
+        bench.load_pool(pool, "countdown@k=3", 30, 1, seed=0)
+        == bench.load_pool(pool, "countdown@k=3", 40, 1, seed=0)[:30]
+    )
     with pytest.raises(SystemExit, match="expected 41 lines"):
         bench.main([*args[2:], "--pool", "41"])

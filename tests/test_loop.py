@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -162,8 +163,6 @@ def test_runs_started_together_get_their_own_folders(tmp_path, monkeypatch):
 
 
 def test_metrics_count_played_games_and_report_hindsight_twins_apart():
-    import numpy as np
-
     from selfplay.loop import _metrics
     from selfplay.replay import GameRecord
 
@@ -177,3 +176,56 @@ def test_metrics_count_played_games_and_report_hindsight_twins_apart():
     assert metrics["selfplay/solve_rate"] == pytest.approx(1 / 3)  # the twin is not played
     assert metrics["selfplay/hindsight_share"] == pytest.approx(1 / 3)
     assert metrics["selfplay/games_per_s"] == 1.5 and metrics["selfplay/positions_per_s"] == 4
+    assert metrics["learner/steps"] == 0
+
+
+class _GamesArriving:
+    """A stand-in for WorkerPool: ``waiting`` reaches ``total`` games after ``polls`` polls."""
+
+    def __init__(self, polls: int, total: int):
+        self.polls, self.total, self.seen = polls, total, 0
+
+    @property
+    def waiting(self) -> int:
+        return self.total if self.seen >= self.polls else 0
+
+    def poll(self) -> int:
+        self.seen += 1
+        if self.seen > 1000:
+            raise RuntimeError("the learner does not stop")
+        return 0
+
+
+@pytest.mark.parametrize(
+    ("max_reuse", "polls", "expected"),
+    [
+        (0.0, 100, 5),  # fixed steps, however long the games take
+        (50.0, 0, 5),  # the games were in before the learner began: no extra step
+        (50.0, 12, 12),  # extra steps until the games are in
+        (4.0, 100, 10),  # extra steps until the reuse ratio reaches 4 (0.4 a step)
+    ],
+)
+def test_the_learner_trains_while_waiting_within_max_reuse(tmp_path, max_reuse, polls, expected):
+    import games
+    from selfplay.learner import Learner
+    from selfplay.loop import _learn
+    from selfplay.replay import GameRecord
+
+    config = _config(
+        tmp_path,
+        "learner.steps_per_generation=5",
+        "learner.batch_size=8",
+        f"learner.max_reuse={max_reuse}",
+        "selfplay.games_per_generation=4",
+        "replay.min_positions=1",
+    )
+    game = games.make(config.game)
+    replay = ReplayBuffer(1000, game.spec.observation_shape, game.spec.num_actions)
+    states = game.new_initial_states(1)
+    observations = game.observation_tensor(states).repeat(20, axis=0)
+    policies = np.full((20, game.spec.num_actions), 1 / game.spec.num_actions)
+    replay.add([GameRecord.from_plies(observations, policies, [0] * 20, [0] * 20, np.zeros(2))])
+    learner = Learner(game.spec, config.model, config.learner)
+    losses = _learn(learner, replay, game, config, _GamesArriving(polls, total=4))
+    assert len(losses) == learner.step == expected
+    assert replay.reuse_ratio == pytest.approx(expected * 8 / 20)
