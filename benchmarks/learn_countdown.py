@@ -37,6 +37,7 @@ from rich.table import Table
 import games
 from selfplay.checkpoint import load_checkpoint
 from selfplay.config import ConfigError, RunConfig, resolve, to_dict
+from selfplay.learner import published_weights
 from selfplay.loop import CHECKPOINT, train
 from selfplay.model import PolicyValueNet, count_parameters, make_evaluator
 from selfplay.text_eval import greedy_solve_rates
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             elapsed = time.perf_counter() - start
             eval_start = time.perf_counter()
             payload = load_checkpoint(run_dir / CHECKPOINT)
-            model.load_state_dict(payload["learner"]["model"])
+            model.load_state_dict(published_weights(payload["learner"]))
             rates = greedy_solve_rates(game, evaluator, tests, args.seed)
             row = {
                 "generation": generation,

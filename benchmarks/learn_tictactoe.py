@@ -49,6 +49,7 @@ import games
 from games.base import Game
 from selfplay.checkpoint import load_checkpoint
 from selfplay.config import ConfigError, RunConfig, resolve, to_dict
+from selfplay.learner import published_weights
 from selfplay.loop import CHECKPOINT, REPLAY, train
 from selfplay.mcts import SearchConfig, search
 from selfplay.model import PolicyValueNet, make_evaluator
@@ -329,7 +330,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             elapsed = time.perf_counter() - start
             eval_start = time.perf_counter()
             payload = load_checkpoint(run_dir / CHECKPOINT)
-            model.load_state_dict(payload["learner"]["model"])
+            model.load_state_dict(published_weights(payload["learner"]))
             first, second = play_all_lines(game, agent, 0), play_all_lines(game, agent, 1)
             row = {
                 "generation": generation,

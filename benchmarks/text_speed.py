@@ -38,7 +38,7 @@ import games
 from games.text.task import TextGame
 from selfplay.checkpoint import load_checkpoint
 from selfplay.config import from_dict, resolve
-from selfplay.learner import Learner
+from selfplay.learner import Learner, published_weights
 from selfplay.model import PolicyValueNet, count_parameters, make_evaluator
 from selfplay.replay import ReplayBuffer
 from selfplay.worker import SelfPlayWorker
@@ -148,7 +148,7 @@ def main() -> None:
         raise SystemExit(f"{config.game} is not a text game")
     network = PolicyValueNet(game.spec, config.model).eval()
     if payload is not None:
-        network.load_state_dict(payload["learner"]["model"])
+        network.load_state_dict(published_weights(payload["learner"]))
     console.print(
         f"{game.task.describe()}: {config.model.blocks}x{config.model.channels} transformer "
         f"({count_parameters(network):,} parameters), {config.mcts.algorithm} "

@@ -198,6 +198,11 @@ class LearnerConfig:
     """Batches of whole games (each game drawn uniformly, all its positions in order) instead
     of single positions. A text game's transformer then reads every position of a game out of
     one pass over its last one: many times fewer tokens per position trained."""
+    ema: float = 0.0
+    """Decay of an exponential moving average of the weights, per step (0: off; 0.999 averages
+    about the last thousand steps). When on, the average is the candidate that is gated and
+    published, and training goes on from the raw weights: the average is a less noisy network
+    at no training cost."""
     max_reuse: float = 0.0
     """0: exactly ``steps_per_generation`` steps per generation. Above 0: the learner goes on
     training while the next generation's games are still being played, as long as the
@@ -219,6 +224,7 @@ class LearnerConfig:
                     self.value_loss_weight >= 0
                 ),
                 f"max_reuse must be >= 0, got {self.max_reuse}": self.max_reuse >= 0,
+                f"ema must be in [0, 1), got {self.ema}": 0 <= self.ema < 1,
             },
         )
 

@@ -8,11 +8,13 @@ Loss (AlphaZero): cross-entropy between the target policy ``pi`` and the network
 ``log_softmax(logits)``, plus ``value_loss_weight`` times the mean squared error between the
 value and the final outcome ``z``. Targets are zero on illegal actions, so no mask is needed.
 Optimiser: AdamW with decoupled weight decay; learning rate warmed up linearly over
-``warmup_steps`` steps, then constant.
+``warmup_steps`` steps, then constant. With ``ema``, an exponential moving average of the
+weights is kept beside them and is what the learner publishes (``candidate``).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
@@ -24,7 +26,12 @@ from games.base import GameSpec
 from selfplay.config import LearnerConfig, ModelConfig
 from selfplay.model import PolicyValueNet
 
-__all__ = ["Learner", "warmup_factor"]
+__all__ = ["Learner", "published_weights", "warmup_factor"]
+
+EMA_WARMUP = 10
+"""The average's decay starts low and rises to ``ema``: the t-th step (counted from 1) moves
+it with decay min(ema, t / (t + EMA_WARMUP - 1)), so that the random initial weights are soon
+forgotten."""
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:
@@ -87,6 +94,16 @@ class Learner:
         )
         self.step = 0
         self.version = 0
+        self.average = None if not learner_config.ema else copy.deepcopy(self.model).eval()
+        """The weights' moving average (``LearnerConfig.ema``), a network that never trains."""
+        if self.average is not None:
+            self.average.requires_grad_(False)
+
+    @property
+    def candidate(self) -> PolicyValueNet:
+        """The network this learner offers the gate and publishes: the moving average of the
+        weights when ``ema`` is on, else the trained network itself."""
+        return self.model if self.average is None else self.average
 
     # -- training -------------------------------------------------------------------------
 
@@ -147,15 +164,28 @@ class Learner:
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
+        if self.average is not None:
+            self._update_average()
         names = ("total_loss", "policy_loss", "value_loss", "policy_entropy", "grad_norm")
         return {**dict(zip(names, numbers, strict=True)), "lr": lr}
+
+    def _update_average(self) -> None:
+        """Moves the average towards the weights just trained; buffers (BatchNorm statistics)
+        are copied, not averaged."""
+        decay = min(self.config.ema, self.step / (self.step + EMA_WARMUP - 1))
+        with torch.no_grad():
+            pairs = zip(self.average.parameters(), self.model.parameters(), strict=True)
+            for average, param in pairs:
+                average.lerp_(param, 1 - decay)
+            for average, buffer in zip(self.average.buffers(), self.model.buffers(), strict=True):
+                average.copy_(buffer)
 
     # -- publishing -----------------------------------------------------------------------
 
     def weights(self) -> dict[str, torch.Tensor]:
-        """A CPU copy of the model's state_dict (parameters and BatchNorm statistics), for
+        """A CPU copy of the candidate's state_dict (parameters and BatchNorm statistics), for
         ``PolicyValueNet.load_state_dict`` in a self-play worker. Later steps do not change it."""
-        return _cpu_copy(self.model.state_dict())
+        return _cpu_copy(self.candidate.state_dict())
 
     def publish(self) -> tuple[int, dict[str, torch.Tensor]]:
         """Increments ``version`` and returns it with a copy of the current weights."""
@@ -166,9 +196,11 @@ class Learner:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs, as CPU copies of plain data (checkpoint-ready):
-        model, optimiser, scheduler, ``step``, ``version`` and the model configuration."""
+        model, its average (None when off), optimiser, scheduler, ``step``, ``version`` and the
+        model configuration."""
         return {
-            "model": self.weights(),
+            "model": _cpu_copy(self.model.state_dict()),
+            "average": None if self.average is None else self.weights(),
             "optimizer": _cpu_copy(self.optimizer.state_dict()),
             "scheduler": _cpu_copy(self.scheduler.state_dict()),
             "step": self.step,
@@ -192,6 +224,8 @@ class Learner:
                 f"the saved network was built with ModelConfig {saved}, this learner's is {ours}"
             )
         self.model.load_state_dict(state["model"])
+        if self.average is not None:  # a run that turns ema on starts averaging from here
+            self.average.load_state_dict(state.get("average") or state["model"])
         # The saved groups say whether the saving run used the fused (GPU) kernel, and torch
         # places each "step" counter by that flag while loading: set ours first.
         fused = self.device.type == "cuda"
@@ -209,3 +243,9 @@ class Learner:
             group["initial_lr"] = self.config.lr
             group["lr"] = self.config.lr * factor
             group["weight_decay"] = self.config.weight_decay
+
+
+def published_weights(learner_state: dict[str, Any]) -> dict[str, Any]:
+    """The candidate's weights in a saved ``Learner.state_dict()``: the average when the run
+    kept one, else the trained weights."""
+    return learner_state.get("average") or learner_state["model"]

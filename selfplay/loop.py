@@ -92,7 +92,7 @@ def start_run(config: RunConfig) -> RunState:
     replay = ReplayBuffer(
         config.replay.window, spec.observation_shape, spec.num_actions, seed=config.seed
     )
-    best = BestNetwork(game, config, learner.model, _device())
+    best = BestNetwork(game, config, learner.candidate, _device())
     return RunState(config, learner, replay, best, 0)
 
 
@@ -179,7 +179,7 @@ def train(
             metrics["selfplay/wait_share"] = waited / period
             if losses:  # a candidate exists only once the learner has trained
                 rng = np.random.default_rng([config.seed, run.generation])
-                metrics |= best.consider(learner.model, run.generation, rng)
+                metrics |= best.consider(learner.candidate, run.generation, rng)
                 if metrics["arena/promoted"]:
                     pool.publish(best.generation, best.weights())
             if monitor.due(run.generation):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -228,6 +229,14 @@ def test_validation_errors_of_the_dataclasses_name_the_override():
         "model.blocks=0, model.channels=0: invalid ModelConfig: channels must be >= 1, got 0"
     )
     assert parse_overrides(["model.blocks=0"]).model.blocks == 0  # stem and heads only
+    for arg, problem in [
+        ("learner.ema=1", "ema must be in [0, 1)"),
+        ("learner.max_reuse=-1", "max_reuse must be >= 0"),
+    ]:
+        with pytest.raises(
+            ConfigError, match=re.escape(f"{arg}: invalid LearnerConfig: {problem}")
+        ):
+            parse_overrides([arg])
     with pytest.raises(ConfigError) as e:
         parse_overrides(["checkpoint_every=0"])
     assert str(e.value) == (

@@ -4,6 +4,7 @@ and a run saved and resumed midway ends with exactly the weights of one that nev
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 from games.base import GameSpec
 from selfplay.checkpoint import load_checkpoint, save_checkpoint
 from selfplay.config import LearnerConfig, ModelConfig
-from selfplay.learner import Learner, warmup_factor
+from selfplay.learner import EMA_WARMUP, Learner, published_weights, warmup_factor
 from selfplay.model import PolicyValueNet, make_evaluator
 
 torch.set_num_threads(1)
@@ -261,3 +262,55 @@ def test_training_on_the_gpu_with_bfloat16(tmp_path):
     assert gpu.optimizer.param_groups[0]["fused"]
     gpu.train_step(obs, policies, values)
     assert gpu.step == 102
+
+
+def test_the_weight_average_follows_its_definition():
+    config = dataclasses.replace(FAST, ema=0.9)
+    learner = Learner(BOARD, SMALL, config)
+    average = {k: v.clone() for k, v in learner.model.state_dict().items()}
+    for t, batch in enumerate(_batches(BOARD, 30), start=1):
+        learner.train_step(*batch)
+        decay = min(0.9, t / (t + EMA_WARMUP - 1))
+        for key, value in learner.model.state_dict().items():
+            if key.endswith(("running_mean", "running_var", "num_batches_tracked")):
+                average[key] = value.clone()  # BatchNorm statistics are copied
+            else:
+                average[key] = decay * average[key] + (1 - decay) * value
+    published = learner.weights()
+    assert published.keys() == average.keys()
+    for key, value in published.items():
+        torch.testing.assert_close(value, average[key], rtol=1e-5, atol=1e-6, msg=key)
+    assert not _same_weights(published, learner.model.state_dict())  # not the raw weights
+    assert learner.candidate is learner.average
+
+
+def test_the_average_is_saved_and_resumed(tmp_path):
+    config = dataclasses.replace(FAST, ema=0.95)
+    batches = _batches(VECTOR, 8)
+    straight = Learner(VECTOR, SMALL, config)
+    for batch in batches[:4]:
+        straight.train_step(*batch)
+    save_checkpoint(tmp_path / "ckpt.pt", {"learner": straight.state_dict()})
+    state = load_checkpoint(tmp_path / "ckpt.pt")["learner"]
+    assert _same_weights(published_weights(state), straight.weights())
+    resumed = Learner(VECTOR, SMALL, config, seed=5)
+    resumed.load_state_dict(state)
+    for batch in batches[4:]:
+        straight.train_step(*batch)
+        resumed.train_step(*batch)
+    assert _same_weights(straight.weights(), resumed.weights())
+    # A run that turns the average on while resuming starts it from the trained weights.
+    plain = Learner(VECTOR, SMALL, FAST)
+    plain.train_step(*batches[0])
+    saved = plain.state_dict()
+    assert saved["average"] is None and _same_weights(published_weights(saved), saved["model"])
+    averaging = Learner(VECTOR, SMALL, config)
+    averaging.load_state_dict(saved)
+    assert _same_weights(averaging.weights(), saved["model"])
+
+
+def test_without_ema_the_candidate_is_the_trained_network():
+    learner = Learner(VECTOR, SMALL, FAST)
+    learner.train_step(*_batches(VECTOR, 1)[0])
+    assert learner.average is None and learner.candidate is learner.model
+    assert _same_weights(learner.weights(), learner.model.state_dict())
