@@ -12,8 +12,10 @@ network levels off here too, the limit is the network (size, schedule), not the 
         --device cuda --pool 200000 --workers 16
 
 Overrides (``model.*``, ``learner.*``, ``selfplay.value_discount``) apply after the text-game
-preset, as in ``train.py``. Each training problem's answer is the solver's first (depth-first)
-solution; answers are checked against the game, which plays the first ones out token by token.
+preset, as in ``train.py``; with ``learner.ema`` the weights' moving average is measured too,
+beside the trained network, at the same steps. Each training problem's answer is the solver's
+first (depth-first) solution; answers are checked against the game, which plays the first ones
+out token by token.
 """
 
 from __future__ import annotations
@@ -164,7 +166,10 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     )
 
     learner = Learner(game.spec, config.model, config.learner, device, seed=args.seed)
-    evaluator = make_evaluator(learner.model, device)
+    # The trained network, and beside it the weights' moving average when learner.ema is on.
+    evaluators = {"greedy": make_evaluator(learner.model, device)}
+    if learner.average is not None:
+        evaluators["average"] = make_evaluator(learner.average, device)
     tests = {
         split: game.states_from_prompts(game.task.test_prompts(split, limit=args.problems))
         for split in game.task.splits
@@ -177,21 +182,26 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     while True:
         elapsed = time.perf_counter() - start
         if elapsed >= next_eval or elapsed >= args.minutes * 60:
-            rates = greedy_solve_rates(game, evaluator, tests, args.seed)
+            rates = {
+                f"{name}_{split}": rate
+                for name, evaluator in evaluators.items()
+                for split, rate in greedy_solve_rates(game, evaluator, tests, args.seed).items()
+            }
             row = {
                 "elapsed_s": round(elapsed, 1),
                 "steps": learner.step,
                 "epochs": round(buffer.positions_sampled / positions, 2),
-                **{f"greedy_{split}": rate for split, rate in rates.items()},
+                **rates,
                 "policy_loss": float(np.mean(losses)) if losses else None,
             }
             history.append(row)
             losses.clear()
             console.print(
                 f"{elapsed:6.0f} s  step {learner.step:6d}  epochs {row['epochs']:6.2f}  "
-                + "  ".join(f"{split} {rate:6.1%}" for split, rate in rates.items())
+                + "  ".join(f"{key} {rate:6.1%}" for key, rate in rates.items())
                 + (f"  loss {row['policy_loss']:.4f}" if row["policy_loss"] is not None else ""),
                 highlight=False,
+                width=200,
             )
             next_eval = elapsed + args.eval_every
             if elapsed >= args.minutes * 60:
@@ -208,8 +218,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "training_problems": len(records),
         "training_positions": positions,
         "problems_per_split": args.problems,
-        "best_greedy_seen": max(r["greedy_seen"] for r in history),
-        "best_greedy_heldout": max(r["greedy_heldout"] for r in history),
+        **{f"best_{key}": max(r[key] for r in history) for key in rates},
         "overrides": list(args.overrides),
         "config": to_dict(config),
         "machine": machine_facts(load_before),
@@ -223,15 +232,15 @@ def print_report(report: dict, console: Console) -> None:
         f"{report['device']}: greedy solve rate ({report['problems_per_split']} problems per "
         f"split, {report['training_problems']} training problems)"
     )
-    for name in ("elapsed s", "steps", "epochs", "seen", "held-out", "policy loss"):
-        table.add_column(name, justify="right")
+    rates = [key for key in report["history"][0] if key.startswith(("greedy_", "average_"))]
+    for name in ("elapsed s", "steps", "epochs", *rates, "policy loss"):
+        table.add_column(name.replace("_", " "), justify="right")
     for r in report["history"]:
         table.add_row(
             f"{r['elapsed_s']:.0f}",
             str(r["steps"]),
             f"{r['epochs']:.2f}",
-            f"{r['greedy_seen']:.1%}",
-            f"{r['greedy_heldout']:.1%}",
+            *(f"{r[key]:.1%}" for key in rates),
             "-" if r["policy_loss"] is None else f"{r['policy_loss']:.4f}",
         )
     console.print(table)

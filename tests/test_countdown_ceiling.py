@@ -56,12 +56,14 @@ def test_a_short_run_trains_and_reports(bench, tmp_path):
     out, pool = tmp_path / "ceiling.json", tmp_path / "pool.txt"
     args = ["--minutes", "0.05", "--pool", "40", "--problems", "5", "--eval-every", "1"]
     args += ["model.blocks=1", "model.channels=16", "--out", str(out), "--pool-file", str(pool)]
+    args += ["learner.ema=0.9"]
     bench.main(args)
     report = json.loads(out.read_text())
     assert report["training_problems"] == 40 and report["problems_per_split"] == 5
     steps = [row["steps"] for row in report["history"]]
     assert steps[0] == 0 and steps[-1] > 0 and steps == sorted(steps)
-    assert {"greedy_seen", "greedy_heldout"} <= set(report["history"][-1])
+    rates = {"greedy_seen", "greedy_heldout", "average_seen", "average_heldout"}
+    assert rates <= set(report["history"][-1]) and report["best_average_seen"] >= 0
     saved = pool.read_text()
     assert len(saved.splitlines()) == 40
     assert bench.load_pool(pool, "countdown@k=3", 40, 1, seed=99) == [
