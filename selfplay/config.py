@@ -422,6 +422,10 @@ _TEXT_PRESET = (
     "learner.steps_per_generation=50",
     "learner.lr=1e-3",
     "learner.amp=false",
+    # Publish and gate a moving average of the weights: on countdown k=3 (free, dead ends, two
+    # runs sharing 2 cores) the network alone solved 67% after 35 minutes with it, 60-61% in
+    # two runs without; on solver answers the average was 6-10 points ahead at every step.
+    "learner.ema=0.99",
     # Gate on the network alone answering a fixed validation set: the number we optimise.
     "arena.validation_player=policy",
 )
