@@ -201,7 +201,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 + "  ".join(f"{key} {rate:6.1%}" for key, rate in rates.items())
                 + (f"  loss {row['policy_loss']:.4f}" if row["policy_loss"] is not None else ""),
                 highlight=False,
-                width=200,
+                soft_wrap=True,
             )
             next_eval = elapsed + args.eval_every
             if elapsed >= args.minutes * 60:
