@@ -21,7 +21,6 @@ out token by token.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -44,7 +43,7 @@ from selfplay.replay import GameRecord, ReplayBuffer
 from selfplay.text_eval import greedy_solve_rates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_facts
+from report import machine_facts, save_report
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED_GAMES = 64  # training answers played out through the game as a cross-check
@@ -251,9 +250,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     console = Console()
     report = run(args, console)
     print_report(report, console)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    console.print(f"wrote {args.out}")
+    save_report(report, args.out, console)
 
 
 if __name__ == "__main__":

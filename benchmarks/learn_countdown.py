@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from selfplay.text_eval import greedy_solve_rates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learn_tictactoe import _counters, _start_ray, _Stop  # shared run plumbing
-from machine import machine_facts
+from report import machine_facts, save_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -244,9 +243,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     console = Console()
     report = run(args, console)
     print_report(report, console)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    console.print(f"wrote {args.out}")
+    save_report(report, args.out, console)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import json
 import os
 import sys
 import tempfile
@@ -56,7 +55,7 @@ from selfplay.model import PolicyValueNet, make_evaluator
 from selfplay.players import evaluation_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_facts
+from report import machine_facts, save_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -466,9 +465,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     console = Console()
     report = run(args, console)
     print_report(report, console)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    console.print(f"wrote {args.out}")
+    save_report(report, args.out, console)
 
 
 if __name__ == "__main__":

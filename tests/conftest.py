@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def benchmark_module(name: str) -> Iterator:
+    """``benchmarks/NAME.py`` imported as module ``name``, with benchmarks/ on sys.path (the
+    scripts import each other) until the block ends."""
+    folder = str(ROOT / "benchmarks")
+    sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while building
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[name]
+        sys.path.remove(folder)
 
 
 def readme_code(heading: str) -> str:

@@ -3,28 +3,19 @@ trains and measures."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import benchmark_module
 
 import games
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    path = ROOT / "benchmarks" / "countdown_ceiling.py"
-    spec = importlib.util.spec_from_file_location("countdown_ceiling", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
-    sys.path.remove(str(ROOT / "benchmarks"))
+    with benchmark_module("countdown_ceiling") as module:
+        yield module
 
 
 @pytest.mark.parametrize("spec", ["countdown@k=3", "countdown@k=4,min_k=3"])

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
-from conftest import ROOT
+from conftest import benchmark_module
 
 from selfplay.config import ConfigError
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    path = ROOT / "benchmarks" / "learn_countdown.py"
-    spec = importlib.util.spec_from_file_location("learn_countdown", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
-    sys.path.remove(str(ROOT / "benchmarks"))
+    with benchmark_module("learn_countdown") as module:
+        yield module
 
 
 def test_settings_take_the_preset_then_overrides(bench, tmp_path):

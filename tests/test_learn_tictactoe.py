@@ -3,13 +3,10 @@ tree of lines it plays against a deterministic agent, and the search agent's wir
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from conftest import benchmark_module
 from toy_games import perfect_tictactoe_evaluator, tictactoe_values
 
 import games
@@ -20,13 +17,8 @@ from selfplay.model import PolicyValueNet, make_evaluator
 
 @pytest.fixture(scope="module")
 def bench():
-    path = ROOT / "benchmarks" / "learn_tictactoe.py"
-    spec = importlib.util.spec_from_file_location("learn_tictactoe", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while building
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with benchmark_module("learn_tictactoe") as module:
+        yield module
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,14 @@
-"""Facts about the machine a benchmark ran on, saved with its JSON."""
+"""What every benchmark writes: its JSON report, with facts about the machine it ran on."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+from pathlib import Path
 
 import torch
+from rich.console import Console
 
 
 def machine_facts(load_before: tuple[float, ...]) -> dict:
@@ -19,3 +22,10 @@ def machine_facts(load_before: tuple[float, ...]) -> dict:
         "platform": platform.platform(),
         "torch": torch.__version__,
     }
+
+
+def save_report(report: dict, out: Path, console: Console) -> None:
+    """Writes ``report`` as JSON to ``out`` (its folder made if missing) and says where."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    console.print(f"wrote {out}")
