@@ -78,6 +78,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
     parser.add_argument(
+        "--eval-every",
+        type=float,
+        default=0.0,
+        help="seconds between evaluations (default 0: after every generation); the "
+        "evaluation shares the CPU with training",
+    )
+    parser.add_argument(
         "--run-dir",
         type=Path,
         default=None,
@@ -89,6 +96,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_intermixed_args(argv)
     if args.problems < 1 or args.max_minutes <= 0 or not 0 < args.goal <= 1:
         parser.error("--problems must be >= 1, --max-minutes > 0 and --goal in (0, 1]")
+    if args.eval_every < 0:
+        parser.error("--eval-every must be >= 0")
     return args
 
 
@@ -130,9 +139,15 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         history: list[dict] = []
         load_before = os.getloadavg()
         start = time.perf_counter()
+        next_eval = 0.0
 
         def on_generation(generation: int, metrics: dict[str, float], pool) -> None:
+            nonlocal next_eval
             elapsed = time.perf_counter() - start
+            out_of_time = elapsed > args.max_minutes * 60
+            if elapsed < next_eval and not out_of_time:
+                return
+            next_eval = elapsed + args.eval_every
             eval_start = time.perf_counter()
             payload = load_checkpoint(run_dir / CHECKPOINT)
             model.load_state_dict(published_weights(payload["learner"]))
@@ -156,7 +171,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             )
             if rates["seen"] >= args.goal:
                 raise _Stop(f"goal {args.goal:.0%} reached")
-            if time.perf_counter() - start > args.max_minutes * 60:
+            if out_of_time:
                 raise _Stop(f"time limit ({args.max_minutes:g} min)")
 
         reason = "training ended (generations)"

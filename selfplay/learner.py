@@ -2,7 +2,7 @@
 
     learner = Learner(spec, ModelConfig(), LearnerConfig(), device="cuda")
     metrics = learner.train_step(observations, policies, values)
-    version, weights = learner.publish()  # for the self-play workers' load_state_dict
+    weights = learner.weights()  # for the self-play workers' load_state_dict
 
 Loss (AlphaZero): cross-entropy between the target policy ``pi`` and the network's
 ``log_softmax(logits)``, plus ``value_loss_weight`` times the mean squared error between the
@@ -93,7 +93,6 @@ class Learner:
             self.optimizer, lambda step: warmup_factor(step, warmup)
         )
         self.step = 0
-        self.version = 0
         self.average = None if not learner_config.ema else copy.deepcopy(self.model).eval()
         """The weights' moving average (``LearnerConfig.ema``), a network that never trains."""
         if self.average is not None:
@@ -187,24 +186,18 @@ class Learner:
         ``PolicyValueNet.load_state_dict`` in a self-play worker. Later steps do not change it."""
         return _cpu_copy(self.candidate.state_dict())
 
-    def publish(self) -> tuple[int, dict[str, torch.Tensor]]:
-        """Increments ``version`` and returns it with a copy of the current weights."""
-        self.version += 1
-        return self.version, self.weights()
-
     # -- resuming -------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs, as CPU copies of plain data (checkpoint-ready):
-        model, its average (None when off), optimiser, scheduler, ``step``, ``version`` and the
-        model configuration."""
+        model, its average (None when off), optimiser, scheduler, ``step`` and the model
+        configuration."""
         return {
             "model": _cpu_copy(self.model.state_dict()),
             "average": None if self.average is None else self.weights(),
             "optimizer": _cpu_copy(self.optimizer.state_dict()),
             "scheduler": _cpu_copy(self.scheduler.state_dict()),
             "step": self.step,
-            "version": self.version,
             "model_config": dataclasses.asdict(self.model_config),
         }
 
@@ -235,7 +228,7 @@ class Learner:
         ]
         self.optimizer.load_state_dict(optimizer_state)
         self.scheduler.load_state_dict(state["scheduler"])
-        self.step, self.version = int(state["step"]), int(state["version"])
+        self.step = int(state["step"])
         # The saved groups carry the old run's settings; re-apply ours (a no-op when unchanged).
         self.scheduler.base_lrs = [self.config.lr for _ in self.optimizer.param_groups]
         factor = warmup_factor(self.scheduler.last_epoch, self.config.warmup_steps)

@@ -8,6 +8,7 @@ arena keeps them; players must not change them), or ``histories`` is None where 
 known. Every player has a ``name`` for tables.
 
 - ``RandomPlayer``: a uniformly random legal move.
+- ``PolicyPlayer``: an evaluator's raw policy, greedy or sampled at a temperature; no search.
 - ``NetworkPlayer``: the batched search over a policy-value network, or its raw policy.
 - ``RolloutMCTSPlayer``: plain UCT whose leaves are valued by random playouts; no network.
 - ``MinimaxPlayer``: depth-limited negamax with alpha-beta and a transposition table.
@@ -29,7 +30,8 @@ import numpy as np
 
 import games
 from games.base import Game
-from selfplay.mcts import SearchConfig, search
+from selfplay.mcts import Evaluator, SearchConfig, search
+from selfplay.mcts.common import masked_softmax
 
 if TYPE_CHECKING:  # torch is imported only when a network plays
     from selfplay.model import PolicyValueNet
@@ -39,6 +41,7 @@ __all__ = [
     "MinimaxPlayer",
     "NetworkPlayer",
     "Player",
+    "PolicyPlayer",
     "RandomPlayer",
     "RolloutMCTSPlayer",
     "SolverPlayer",
@@ -92,6 +95,28 @@ class RandomPlayer:
 
 
 # -- network -----------------------------------------------------------------------------------
+
+
+class PolicyPlayer:
+    """Writes the evaluator's most likely legal move (``temperature`` 0) or one sampled from
+    its policy at ``temperature``: the network alone, no search."""
+
+    def __init__(self, evaluator: Evaluator, temperature: float = 0.0, name: str | None = None):
+        self.evaluator, self.temperature = evaluator, temperature
+        self.name = name or ("policy" if temperature == 0 else f"policy@{temperature:g}")
+
+    def act(
+        self, game: Game, states: np.ndarray, rng: np.random.Generator, histories: Histories = None
+    ) -> np.ndarray:
+        logits, _ = self.evaluator(game.observation_tensor(states))
+        mask = game.legal_actions_mask(states)
+        if self.temperature == 0:
+            return np.where(mask, logits, -np.inf).argmax(axis=1)
+        probs = masked_softmax(np.asarray(logits, np.float64) / self.temperature, mask)
+        return (probs.cumsum(axis=1) > rng.random((len(states), 1))).argmax(axis=1)
+
+    def __repr__(self) -> str:
+        return f"PolicyPlayer({self.name!r})"
 
 
 def evaluation_config(
@@ -212,9 +237,7 @@ class NetworkPlayer:
                 f"not {theirs.name!r} version {theirs.version}"
             )
         if self.search_config is None:
-            logits, _ = self.evaluator(game.observation_tensor(states))
-            mask = game.legal_actions_mask(states)
-            return np.where(mask, logits, -np.inf).argmax(axis=1)
+            return PolicyPlayer(self.evaluator).act(game, states, rng)
         return search(game, states, self.evaluator, self.search_config, rng).actions
 
     def __repr__(self) -> str:

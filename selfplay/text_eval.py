@@ -23,12 +23,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from games.base import Game
 from games.text.task import TextGame
 from selfplay.arena import play_alone
 from selfplay.mcts import Evaluator, SearchConfig, search
-from selfplay.mcts.common import masked_softmax
-from selfplay.players import RandomPlayer
+from selfplay.players import PolicyPlayer, RandomPlayer
 
 METHODS = ("greedy", "search-hidden", "search-verifier", "random", "best-of-N")
 
@@ -43,25 +41,6 @@ class TextScore:
     solved: float  # share of problems with an accepted answer
     verifier_calls: float  # per problem
     seconds: float
-
-
-class PolicyPlayer:
-    """A player that writes the network's most likely legal token (``temperature`` 0) or one
-    sampled from its policy at ``temperature``: no search."""
-
-    def __init__(self, evaluator: Evaluator, temperature: float = 0.0):
-        self.evaluator, self.temperature = evaluator, temperature
-        self.name = "policy" if temperature == 0 else f"policy@{temperature:g}"
-
-    def act(
-        self, game: Game, states: np.ndarray, rng: np.random.Generator, histories: object = None
-    ) -> np.ndarray:
-        logits, _ = self.evaluator(game.observation_tensor(states))
-        mask = game.legal_actions_mask(states)
-        if self.temperature == 0:
-            return np.where(mask, logits, -np.inf).argmax(axis=1)
-        probs = masked_softmax(np.asarray(logits, np.float64) / self.temperature, mask)
-        return (probs.cumsum(axis=1) > rng.random((len(states), 1))).argmax(axis=1)
 
 
 def decode(

@@ -130,18 +130,16 @@ def test_initial_weights_depend_on_the_seed_only():
     assert not _same_weights(a.weights(), c.weights())
 
 
-def test_publish_counts_versions_and_copies_the_weights():
+def test_weights_are_a_cpu_copy_a_worker_loads():
     learner = Learner(BOARD, SMALL, FAST)
-    assert learner.version == 0
-    version, weights = learner.publish()
-    assert version == 1 == learner.version
+    weights = learner.weights()
     assert all(t.device.type == "cpu" for t in weights.values())
     assert "tower.0.bn1.running_mean" in weights  # BatchNorm statistics travel too
     frozen = {k: v.clone() for k, v in weights.items()}
     learner.train_step(*_batches(BOARD, 1)[0])
     assert _same_weights(weights, frozen)  # a copy: training does not reach it
-    version, newer = learner.publish()
-    assert version == 2 and not _same_weights(newer, frozen)
+    newer = learner.weights()
+    assert not _same_weights(newer, frozen)
     worker = PolicyValueNet(BOARD, SMALL)  # what a self-play worker does with them
     worker.load_state_dict(newer)
     obs = _dataset(BOARD, size=8)[0]
@@ -158,12 +156,11 @@ def test_resuming_from_a_checkpoint_continues_exactly(spec, tmp_path):
     straight = Learner(spec, SMALL, config, seed=0)
     for batch in batches[:5]:
         straight.train_step(*batch)
-    straight.publish()
     save_checkpoint(tmp_path / "ckpt.pt", {"learner": straight.state_dict()})
 
     resumed = Learner(spec, SMALL, config, seed=99)  # other initial weights, overwritten
     resumed.load_state_dict(load_checkpoint(tmp_path / "ckpt.pt")["learner"])
-    assert (resumed.step, resumed.version) == (5, 1)
+    assert resumed.step == 5
     model_only = Learner(spec, SMALL, config, seed=0)  # without the optimiser's moments
     model_only.model.load_state_dict(straight.weights())
 
@@ -247,7 +244,7 @@ def test_training_on_the_gpu_with_bfloat16(tmp_path):
     for _ in range(99):
         last = learner.train_step(obs, policies, values)
     assert last["total_loss"] < 0.5 * first["total_loss"], (first, last)
-    assert all(t.device.type == "cpu" for t in learner.publish()[1].values())
+    assert all(t.device.type == "cpu" for t in learner.weights().values())
     # A GPU checkpoint resumes on the CPU.
     save_checkpoint(tmp_path / "gpu.pt", {"learner": learner.state_dict()})
     cpu = Learner(BOARD, SMALL, FAST, device="cpu", seed=5)

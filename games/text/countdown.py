@@ -65,10 +65,9 @@ class Countdown(StepTask):
 
     def is_training_problem(self, numbers: tuple[int, ...], target: int) -> bool:
         """A target in range, not held out, and not a test problem."""
-        if not MIN_TARGET <= target <= MAX_TARGET or target in HELD_OUT_TARGETS:
+        if not MIN_TARGET <= target <= MAX_TARGET:
             return False
-        key = self.problem_keys(np.array([numbers]), np.array([target]))[0]
-        return bool(key % TEST_SHARE)
+        return bool(self._in_split(np.array([numbers]), np.array([target]), False, False)[0])
 
     def validation_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
         """Training problems with ``k`` numbers only, also under a curriculum: the gate
@@ -83,6 +82,17 @@ class Countdown(StepTask):
         rng = np.random.default_rng([self.k, self.splits.index(split), 2024])
         return self._draw(limit or TEST_SIZE, rng, test=True, held_out=split == "heldout")
 
+    def _in_split(
+        self, numbers: np.ndarray, targets: np.ndarray, test: bool, held_out: bool
+    ) -> np.ndarray:
+        """Which problems (rows of numbers, targets) belong to a split: held-out targets make
+        one test split; a hash of the problem splits the others between training and the
+        seen-target test split."""
+        keep = np.isin(targets, list(HELD_OUT_TARGETS)) == held_out
+        if not held_out:  # held-out targets never reach training: no need to split them
+            keep &= (self.problem_keys(numbers, targets) % TEST_SHARE == 0) == test
+        return keep
+
     def _draw(
         self, n: int, rng: np.random.Generator, test: bool, held_out: bool, k: int | None = None
     ) -> list[str]:
@@ -92,9 +102,7 @@ class Countdown(StepTask):
         while len(prompts) < n:
             numbers = rng.integers(MIN_NUMBER, MAX_NUMBER + 1, size=(4096, k or self.k))
             targets = rng.integers(MIN_TARGET, MAX_TARGET + 1, size=4096)
-            keep = np.isin(targets, list(HELD_OUT_TARGETS)) == held_out
-            if not held_out:  # held-out targets never reach training: no need to split them
-                keep &= (self.problem_keys(numbers, targets) % TEST_SHARE == 0) == test
+            keep = self._in_split(numbers, targets, test, held_out)
             for row, target in zip(numbers[keep].tolist(), targets[keep].tolist(), strict=True):
                 if solve_steps(row, target, max_value=self.max_value) is not None:
                     prompts.append(self.format_prompt(row, target))
