@@ -1,10 +1,14 @@
-"""Text-game speed, side by side: self-play with and without the evaluation cache, and the
-learner on single positions and on whole games.
+"""Text-game speed, side by side: self-play with and without the evaluation cache, at several
+numbers of simulations and games in lockstep, and the learner on single positions and on whole
+games.
 
 1. A Gumbel search starts every move from a fresh tree, so it evaluates again most of what the
    last move's search evaluated. The worker's evaluation cache (``selfplay.cache_evaluations``)
    remembers the network's outputs for the last two moves' positions. The same problems, the
-   same network, one process (one torch thread, no Ray), without and with it.
+   same network, one process (one torch thread, no Ray): without the cache at the first
+   simulation count and games in lockstep, then with it at every pair of ``--simulations`` and
+   ``--games``, each with the share of its games the search solved (fewer simulations play
+   faster and solve fewer: the trade self-play makes).
 2. The games played in (1) fill a replay buffer; the learner trains on it with batches of
    ``--batch`` single positions (``learner.whole_games=false``) and of whole games
    (``--whole-batch`` positions, ``learner.whole_games=true``), where the transformer reads a
@@ -14,6 +18,7 @@ Variants alternate over ``--rounds`` so that a change in the machine's load hits
 
     python benchmarks/text_speed.py runs/countdown-.../checkpoint.pt
     python benchmarks/text_speed.py --game countdown@k=3 --seconds 10   # untrained network
+    python benchmarks/text_speed.py runs/.../checkpoint.pt --simulations 16,32 --games 128,256
 
 An untrained network's answers end at their first wrong character, so its games are much
 shorter than a trained one's: pass a checkpoint for numbers that stand for a real run.
@@ -44,15 +49,50 @@ from selfplay.replay import ReplayBuffer
 from selfplay.worker import SelfPlayWorker
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = {"no cache": False, "evaluation cache": True}
+
+
+def _counts(text: str) -> list[int]:
+    """``"16,32"`` -> [16, 32], each >= 1."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected integers >= 1, got {text!r}")
+    return counts
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One self-play setting to time."""
+
+    cache: bool
+    simulations: int
+    games: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.simulations} sims, {self.games} games" + ("" if self.cache else ", no cache")
+
+
+def variants(args: argparse.Namespace, simulations: list[int]) -> list[Variant]:
+    """Without the cache at the first pair, then with it at every pair."""
+    first = Variant(False, simulations[0], args.games[0])
+    return [first] + [Variant(True, s, g) for s in simulations for g in args.games]
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", nargs="?", help="a text game's checkpoint (its config)")
     parser.add_argument("--game", help="without a checkpoint: the text game, untrained network")
-    parser.add_argument("--games", type=int, default=128, help="games in lockstep (128)")
-    parser.add_argument("--simulations", type=int, help="per move (default: the run's config)")
+    parser.add_argument(
+        "--games", type=_counts, default=[128], help="games in lockstep, e.g. 128,256 (128)"
+    )
+    parser.add_argument(
+        "--simulations", type=_counts, help="per move, e.g. 16,32 (default: the run's config)"
+    )
     parser.add_argument("--seconds", type=float, default=20.0, help="timed play per row (20)")
     parser.add_argument("--rounds", type=int, default=2, help="passes over the variants (2)")
     parser.add_argument(
@@ -65,37 +105,43 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if bool(args.checkpoint) == bool(args.game):
         parser.error("give a checkpoint or --game, not both")
-    if min(args.games, args.rounds, args.batch, args.whole_batch, args.steps) < 1:
-        parser.error("--games, --rounds, --batch, --whole-batch and --steps must be >= 1")
+    if min(args.rounds, args.batch, args.whole_batch, args.steps) < 1:
+        parser.error("--rounds, --batch, --whole-batch and --steps must be >= 1")
     if args.seconds <= 0 or args.warmup_moves < 0:
         parser.error("--seconds must be > 0 and --warmup-moves >= 0")
     return args
 
 
-def measure(game, config, network, variant: str, args, played: list) -> dict:
-    """One self-play row: a fresh worker (same seed, same problems) with or without the cache;
-    the games it finishes are added to ``played``."""
+def measure(game, config, network, variant: Variant, args, played: list) -> dict:
+    """One self-play row: a fresh worker (same seed, same problems) with ``variant``'s
+    settings; the games it finishes are added to ``played``."""
     selfplay = dataclasses.replace(
         config.selfplay,
-        games_per_worker=args.games,
-        cache_evaluations=VARIANTS[variant],
+        games_per_worker=variant.games,
+        cache_evaluations=variant.cache,
         cheap_simulations=0,
     )
-    worker = SelfPlayWorker(game, config.mcts, selfplay, make_evaluator(network, "cpu"), seed=0)
+    search = dataclasses.replace(config.mcts, simulations=variant.simulations)
+    worker = SelfPlayWorker(game, search, selfplay, make_evaluator(network, "cpu"), seed=0)
     warm = 0
-    while warm < args.warmup_moves * args.games:
+    while warm < args.warmup_moves * variant.games:
         worker.play(1)  # with many slots, nearly always one move
         warm += worker.stats()["moves"]  # (and forgets the warm-up's counts)
     start = time.perf_counter()
+    finished = []
     while time.perf_counter() - start < args.seconds:
-        played.extend(worker.play(1))
+        finished.extend(worker.play(1))
+    played.extend(finished)
     s = worker.stats()
     seconds = s["seconds"]
     asked = s["evaluator_positions"] + s["cache_hits"]
     return {
-        "variant": variant,
+        "variant": variant.name,
+        **dataclasses.asdict(variant),
         "positions_per_s": s["moves"] / seconds,  # one training position per slot per move
-        "moves": s["moves"] // args.games,
+        "moves": s["moves"] // variant.games,
+        "games_finished": len(finished),
+        "solved": float(np.mean([r.returns[0] > 0 for r in finished])) if finished else 0.0,
         "seconds": seconds,
         "network_positions_per_move": s["evaluator_positions"] / s["moves"],
         "cache_hit_rate": s["cache_hits"] / asked if asked else 0.0,
@@ -139,10 +185,7 @@ def main() -> None:
         config = from_dict(payload["config"])
     else:
         payload, config = None, resolve([f"game={args.game}"])
-    if args.simulations:
-        config = dataclasses.replace(
-            config, mcts=dataclasses.replace(config.mcts, simulations=args.simulations)
-        )
+    simulations = args.simulations or [config.mcts.simulations]
     game = games.make(config.game)
     if not isinstance(game, TextGame):
         raise SystemExit(f"{config.game} is not a text game")
@@ -151,32 +194,39 @@ def main() -> None:
         network.load_state_dict(published_weights(payload["learner"]))
     console.print(
         f"{game.task.describe()}: {config.model.blocks}x{config.model.channels} transformer "
-        f"({count_parameters(network):,} parameters), {config.mcts.algorithm} "
-        f"{config.mcts.simulations} simulations, {args.games} games in lockstep, 1 torch "
+        f"({count_parameters(network):,} parameters), {config.mcts.algorithm} search, 1 torch "
         f"thread, {os.cpu_count()} CPUs",
         highlight=False,
     )
     rows, played = [], []
     for round_ in range(args.rounds):
-        for variant in VARIANTS:
+        for variant in variants(args, simulations):
             row = {"round": round_, **measure(game, config, network, variant, args, played)}
             rows.append(row)
-            console.print(f"round {round_} {variant}: {row['positions_per_s']:.0f} positions/s")
+            console.print(
+                f"round {round_} {variant.name}: {row['positions_per_s']:.0f} positions/s, "
+                f"solved {row['solved']:.1%}",
+                highlight=False,
+            )
     learner_rows = measure_learner(game, config, played, args)
 
     def mean(variant: str, key: str) -> float:
         return float(np.mean([r[key] for r in rows if r["variant"] == variant]))
 
-    base = mean("no cache", "positions_per_s")
-    table = Table(title="Text-game self-play with and without the cache (mean over rounds)")
-    for column in ("variant", "positions/s", "speed-up", "network positions/move",
+    names = [v.name for v in variants(args, simulations)]
+    base = mean(names[0], "positions_per_s")
+    table = Table(title="Text-game self-play settings (mean over rounds)")
+    for column in ("variant", "positions/s", "speed-up", "solved", "network positions/move",
                    "cache hits", "network share"):  # fmt: skip
         table.add_column(column, justify="left" if column == "variant" else "right")
     summary = {}
-    for variant in VARIANTS:
+    for variant in names:
         rate = mean(variant, "positions_per_s")
-        summary[variant] = {"positions_per_s": rate, "speedup": rate / base}
+        summary[variant] = {
+            "positions_per_s": rate, "speedup": rate / base, "solved": mean(variant, "solved")
+        }  # fmt: skip
         table.add_row(variant, f"{rate:.0f}", f"{rate / base:.2f}x",
+                      f"{mean(variant, 'solved'):.1%}",
                       f"{mean(variant, 'network_positions_per_move'):.1f}",
                       f"{mean(variant, 'cache_hit_rate'):.0%}",
                       f"{mean(variant, 'evaluator_share'):.0%}")  # fmt: skip
@@ -202,7 +252,7 @@ def main() -> None:
         "game": config.game, "checkpoint": args.checkpoint,
         "model": dataclasses.asdict(config.model),
         "parameters": count_parameters(network), "algorithm": config.mcts.algorithm,
-        "simulations": config.mcts.simulations, "games": args.games, "seconds": args.seconds,
+        "simulations": simulations, "games": args.games, "seconds": args.seconds,
         "torch": torch.__version__, "cpus": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
     }  # fmt: skip

@@ -188,6 +188,12 @@ class LearnerConfig:
     """Peak learning rate of AdamW."""
     warmup_steps: int = 200
     """Steps of linear warm-up to ``lr``."""
+    decay_steps: int = 0
+    """0: the learning rate stays at ``lr`` after the warm-up. Above 0: it then falls along a
+    cosine to ``lr * min_lr_fraction`` at step ``decay_steps``, and stays there (nanoGPT's
+    schedule). A constant rate leaves the weights noisy once the network stops improving."""
+    min_lr_fraction: float = 0.1
+    """The learning rate at the end of the decay, as a share of ``lr``."""
     weight_decay: float = 1e-4
     """Decoupled weight decay (AlphaZero: L2 of 1e-4)."""
     value_loss_weight: float = 1.0
@@ -219,6 +225,13 @@ class LearnerConfig:
                 ),
                 f"lr must be > 0, got {self.lr}": self.lr > 0,
                 f"warmup_steps must be >= 0, got {self.warmup_steps}": self.warmup_steps >= 0,
+                f"decay_steps must be 0 or above warmup_steps ({self.warmup_steps}), got "
+                f"{self.decay_steps}": (
+                    self.decay_steps == 0 or self.decay_steps > self.warmup_steps
+                ),
+                f"min_lr_fraction must be in [0, 1], got {self.min_lr_fraction}": (
+                    0 <= self.min_lr_fraction <= 1
+                ),
                 f"weight_decay must be >= 0, got {self.weight_decay}": self.weight_decay >= 0,
                 f"value_loss_weight must be >= 0, got {self.value_loss_weight}": (
                     self.value_loss_weight >= 0

@@ -8,14 +8,16 @@ Loss (AlphaZero): cross-entropy between the target policy ``pi`` and the network
 ``log_softmax(logits)``, plus ``value_loss_weight`` times the mean squared error between the
 value and the final outcome ``z``. Targets are zero on illegal actions, so no mask is needed.
 Optimiser: AdamW with decoupled weight decay; learning rate warmed up linearly over
-``warmup_steps`` steps, then constant. With ``ema``, an exponential moving average of the
-weights is kept beside them and is what the learner publishes (``candidate``).
+``warmup_steps`` steps, then constant or (``decay_steps``) decayed along a cosine. With
+``ema``, an exponential moving average of the weights is kept beside them and is what the
+learner publishes (``candidate``).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,7 @@ from games.base import GameSpec
 from selfplay.config import LearnerConfig, ModelConfig
 from selfplay.model import PolicyValueNet
 
-__all__ = ["Learner", "published_weights", "warmup_factor"]
+__all__ = ["Learner", "lr_factor", "published_weights"]
 
 EMA_WARMUP = 10
 """The average's decay starts low and rises to ``ema``: the t-th step (counted from 1) moves
@@ -34,12 +36,17 @@ it with decay min(ema, t / (t + EMA_WARMUP - 1)), so that the random initial wei
 forgotten."""
 
 
-def warmup_factor(step: int, warmup_steps: int) -> float:
+def lr_factor(step: int, config: LearnerConfig) -> float:
     """Share of the peak learning rate used by gradient step ``step`` (counted from 0): rises
-    linearly, reaches 1 at step ``warmup_steps - 1``, stays there. Step 0 already learns."""
-    if warmup_steps <= 0:
+    linearly to 1 at step ``warmup_steps - 1`` (step 0 already learns), then stays at 1, or
+    with ``decay_steps`` falls along a cosine to ``min_lr_fraction`` at that step and stays."""
+    if step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    if not config.decay_steps:
         return 1.0
-    return min(1.0, (step + 1) / warmup_steps)
+    progress = min(1.0, (step - config.warmup_steps) / (config.decay_steps - config.warmup_steps))
+    floor = config.min_lr_fraction
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def _cpu_copy(value: Any) -> Any:
@@ -56,9 +63,9 @@ def _cpu_copy(value: Any) -> Any:
 class Learner:
     """The network, its optimiser and schedule, and the counters a resumed run needs.
 
-    ``step`` counts gradient steps taken, ``version`` counts ``publish`` calls (0: nothing
-    published yet). The initial weights depend only on ``seed``, whatever the device: they are
-    drawn on the CPU from a forked random state, and the global one is left alone.
+    ``step`` counts gradient steps taken. The initial weights depend only on ``seed``,
+    whatever the device: they are drawn on the CPU from a forked random state, and the global
+    one is left alone.
     """
 
     def __init__(
@@ -88,9 +95,8 @@ class Learner:
             weight_decay=learner_config.weight_decay,
             fused=self.device.type == "cuda",  # one kernel for all parameters
         )
-        warmup = learner_config.warmup_steps
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: warmup_factor(step, warmup)
+            self.optimizer, lambda step: lr_factor(step, self.config)
         )
         self.step = 0
         self.average = None if not learner_config.ema else copy.deepcopy(self.model).eval()
@@ -231,7 +237,7 @@ class Learner:
         self.step = int(state["step"])
         # The saved groups carry the old run's settings; re-apply ours (a no-op when unchanged).
         self.scheduler.base_lrs = [self.config.lr for _ in self.optimizer.param_groups]
-        factor = warmup_factor(self.scheduler.last_epoch, self.config.warmup_steps)
+        factor = lr_factor(self.scheduler.last_epoch, self.config)
         for group in self.optimizer.param_groups:
             group["initial_lr"] = self.config.lr
             group["lr"] = self.config.lr * factor

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 from games.base import GameSpec
 from selfplay.checkpoint import load_checkpoint, save_checkpoint
 from selfplay.config import LearnerConfig, ModelConfig
-from selfplay.learner import EMA_WARMUP, Learner, published_weights, warmup_factor
+from selfplay.learner import EMA_WARMUP, Learner, lr_factor, published_weights
 from selfplay.model import PolicyValueNet, make_evaluator
 
 torch.set_num_threads(1)
@@ -110,8 +111,9 @@ def test_losses_are_cross_entropy_and_weighted_mse():
 
 
 def test_warmup_is_linear_then_constant():
-    assert [warmup_factor(s, 4) for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
-    assert warmup_factor(0, 0) == 1.0
+    warm = LearnerConfig(warmup_steps=4)
+    assert [lr_factor(s, warm) for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert lr_factor(0, LearnerConfig(warmup_steps=0)) == 1.0
     learner = Learner(VECTOR, SMALL, LearnerConfig(lr=0.1, warmup_steps=4, weight_decay=0.0))
     batches = _batches(VECTOR, 6)
     lrs = [learner.train_step(*b)["lr"] for b in batches]
@@ -119,6 +121,43 @@ def test_warmup_is_linear_then_constant():
     assert learner.optimizer.param_groups[0]["lr"] == pytest.approx(0.1)
     constant = Learner(VECTOR, SMALL, LearnerConfig(lr=0.1, warmup_steps=0))
     assert [constant.train_step(*b)["lr"] for b in batches[:2]] == [0.1, 0.1]
+
+
+def _reference_lr(step: int, lr: float, warmup: int, decay: int, floor: float) -> float:
+    """nanoGPT's get_lr, written out: linear warm-up, cosine to the floor, then the floor."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    if step >= decay:
+        return lr * floor
+    ratio = (step - warmup) / (decay - warmup)
+    return lr * floor + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - lr * floor)
+
+
+@pytest.mark.parametrize("warmup,decay,floor", [(3, 10, 0.1), (0, 7, 0.0), (2, 3, 0.5)])
+def test_the_decay_follows_a_cosine_to_the_floor_and_resumes_on_it(warmup, decay, floor, tmp_path):
+    config = LearnerConfig(lr=0.2, warmup_steps=warmup, decay_steps=decay, min_lr_fraction=floor)
+    learner = Learner(VECTOR, SMALL, config)
+    batches = _batches(VECTOR, decay + 3)
+    lrs = [learner.train_step(*b)["lr"] for b in batches[:5]]
+    save_checkpoint(tmp_path / "ckpt.pt", {"learner": learner.state_dict()})
+    resumed = Learner(VECTOR, SMALL, config, seed=3)
+    resumed.load_state_dict(load_checkpoint(tmp_path / "ckpt.pt")["learner"])
+    lrs += [resumed.train_step(*b)["lr"] for b in batches[5:]]
+    want = [_reference_lr(s, 0.2, warmup, decay, floor) for s in range(decay + 3)]
+    np.testing.assert_allclose(lrs, want, rtol=1e-12, atol=1e-15)
+    assert lrs[-1] == pytest.approx(0.2 * floor)
+
+
+def test_a_resumed_run_may_start_decaying():
+    learner = Learner(VECTOR, SMALL, LearnerConfig(lr=0.1, warmup_steps=2))
+    for batch in _batches(VECTOR, 6):
+        learner.train_step(*batch)
+    decaying = LearnerConfig(lr=0.1, warmup_steps=2, decay_steps=8, min_lr_fraction=0.0)
+    resumed = Learner(VECTOR, SMALL, decaying)
+    resumed.load_state_dict(learner.state_dict())
+    lrs = [resumed.train_step(*b)["lr"] for b in _batches(VECTOR, 3)]
+    np.testing.assert_allclose(lrs, [_reference_lr(s, 0.1, 2, 8, 0.0) for s in (6, 7, 8)])
+    assert lrs[-1] == 0.0 and lrs[0] > lrs[1] > 0
 
 
 def test_initial_weights_depend_on_the_seed_only():
