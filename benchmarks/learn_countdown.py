@@ -1,17 +1,25 @@
-"""Countdown from scratch: trains with the real loop and, after every generation, measures how
-many held-out problems the network alone solves (greedy decoding, no search, no verifier).
+"""Countdown from scratch: trains with the real loop and, as it trains, measures how many
+held-out problems the network alone solves (greedy decoding, no search, no verifier).
 
 The run is ``selfplay.loop.train`` with the text-game preset on ``countdown@k=3,mode=guided``
 by default (``--game`` picks another, e.g. ``countdown@k=3`` for free mode), Ray started in
-this process, a checkpoint after every generation. After each generation the learner's weights
-are read back from the checkpoint and decode ``--problems`` problems of each test split (seen
-targets and held-out targets, none of them ever seen in training). The random-play floor is
-measured once on the same problems. Training stops when the seen-target solve rate reaches
+this process, a checkpoint after every generation. After each generation (with
+``--eval-every``: the first one that many seconds after the last evaluation) the learner's
+published weights are read back from the checkpoint and decode ``--problems`` problems of each
+test split (seen targets and held-out targets, none of them ever seen in training). The
+evaluation runs in the training process, so it slows training a little. The random-play floor
+is measured once on the same problems. Training stops when the seen-target solve rate reaches
 ``--goal`` or time runs out; the script prints the curve as a table and writes JSON.
 
     python benchmarks/learn_countdown.py                        # k=3 guided, 60 minutes
     python benchmarks/learn_countdown.py --game countdown@k=3   # free mode
     python benchmarks/learn_countdown.py --max-minutes 10 model.channels=64
+
+The fastest k=3 recipe measured so far (see the README's text-games section):
+
+    python benchmarks/learn_countdown.py --game countdown@k=3,reject=dead_end --eval-every 60
+        mcts.simulations=16 selfplay.workers=2 selfplay.games_per_worker=256
+        learner.decay_steps=30000
 
 Times are wall seconds since training started (Ray's start-up included) at the end of each
 generation, before its evaluation.

@@ -24,3 +24,6 @@ def test_settings_take_the_preset_then_overrides(bench, tmp_path):
         bench.make_config(bench.parse_args(["--game", "tictactoe"]), tmp_path)
     with pytest.raises(SystemExit):
         bench.parse_args(["--goal", "1.5"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--eval-every", "-1"])
+    assert bench.parse_args(["--eval-every", "60"]).eval_every == 60
