@@ -216,7 +216,7 @@ def main() -> None:
     names = [v.name for v in variants(args, simulations)]
     base = mean(names[0], "positions_per_s")
     table = Table(title="Text-game self-play settings (mean over rounds)")
-    for column in ("variant", "positions/s", "speed-up", "solved", "network positions/move",
+    for column in ("variant", "positions/s", "vs first row", "solved", "network positions/move",
                    "cache hits", "network share"):  # fmt: skip
         table.add_column(column, justify="left" if column == "variant" else "right")
     summary = {}
