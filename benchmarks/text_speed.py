@@ -18,7 +18,7 @@ Variants alternate over ``--rounds`` so that a change in the machine's load hits
 
     python benchmarks/text_speed.py runs/countdown-.../checkpoint.pt
     python benchmarks/text_speed.py --game countdown@k=3 --seconds 10   # untrained network
-    python benchmarks/text_speed.py runs/.../checkpoint.pt --simulations 16,32 --games 128,256
+    python benchmarks/text_speed.py runs/.../checkpoint.pt --simulations 16 32 --games 128 256
 
 An untrained network's answers end at their first wrong character, so its games are much
 shorter than a trained one's: pass a checkpoint for numbers that stand for a real run.
@@ -51,19 +51,6 @@ from selfplay.worker import SelfPlayWorker
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _counts(text: str) -> list[int]:
-    """``"16,32"`` -> [16, 32], each >= 1."""
-    try:
-        counts = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-    if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError(f"expected integers >= 1, got {text!r}")
-    return counts
-
-
 @dataclasses.dataclass(frozen=True)
 class Variant:
     """One self-play setting to time."""
@@ -88,10 +75,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("checkpoint", nargs="?", help="a text game's checkpoint (its config)")
     parser.add_argument("--game", help="without a checkpoint: the text game, untrained network")
     parser.add_argument(
-        "--games", type=_counts, default=[128], help="games in lockstep, e.g. 128,256 (128)"
+        "--games", type=int, nargs="+", default=[128], help="games in lockstep, e.g. 128 256"
     )
     parser.add_argument(
-        "--simulations", type=_counts, help="per move, e.g. 16,32 (default: the run's config)"
+        "--simulations", type=int, nargs="+", help="per move, e.g. 16 32 (default: the run's)"
     )
     parser.add_argument("--seconds", type=float, default=20.0, help="timed play per row (20)")
     parser.add_argument("--rounds", type=int, default=2, help="passes over the variants (2)")
@@ -105,8 +92,10 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if bool(args.checkpoint) == bool(args.game):
         parser.error("give a checkpoint or --game, not both")
-    if min(args.rounds, args.batch, args.whole_batch, args.steps) < 1:
-        parser.error("--rounds, --batch, --whole-batch and --steps must be >= 1")
+    if min(args.rounds, args.batch, args.whole_batch, args.steps, *args.games) < 1:
+        parser.error("--games, --rounds, --batch, --whole-batch and --steps must be >= 1")
+    if args.simulations and min(args.simulations) < 1:
+        parser.error("--simulations must be >= 1")
     if args.seconds <= 0 or args.warmup_moves < 0:
         parser.error("--seconds must be > 0 and --warmup-moves >= 0")
     return args
@@ -186,6 +175,7 @@ def main() -> None:
     else:
         payload, config = None, resolve([f"game={args.game}"])
     simulations = args.simulations or [config.mcts.simulations]
+    settings = variants(args, simulations)
     game = games.make(config.game)
     if not isinstance(game, TextGame):
         raise SystemExit(f"{config.game} is not a text game")
@@ -200,7 +190,7 @@ def main() -> None:
     )
     rows, played = [], []
     for round_ in range(args.rounds):
-        for variant in variants(args, simulations):
+        for variant in settings:
             row = {"round": round_, **measure(game, config, network, variant, args, played)}
             rows.append(row)
             console.print(
@@ -213,7 +203,7 @@ def main() -> None:
     def mean(variant: str, key: str) -> float:
         return float(np.mean([r[key] for r in rows if r["variant"] == variant]))
 
-    names = [v.name for v in variants(args, simulations)]
+    names = [v.name for v in settings]
     base = mean(names[0], "positions_per_s")
     table = Table(title="Text-game self-play settings (mean over rounds)")
     for column in ("variant", "positions/s", "vs first row", "solved", "network positions/move",
