@@ -273,7 +273,8 @@ class ArenaConfig:
     """Threshold gate: share of the decisive games the candidate must win (alpha-zero-general:
     0.6)."""
     validation_games: int = 256
-    """One-player games: the size of the fixed validation set the solve rate is measured on."""
+    """One-player games: validation problems drawn afresh for each gate decision; the candidate
+    and the best network answer the same ones."""
     validation_player: Literal["search", "policy"] = "search"
     """One-player games: who answers the validation set, the search with ``simulations``
     simulations or the network's raw policy (its most likely legal move, no search)."""
@@ -439,7 +440,7 @@ _TEXT_PRESET = (
     # runs sharing 2 cores) the network alone solved 67% after 35 minutes with it, 60-61% in
     # two runs without; on solver answers the average was 6-10 points ahead at every step.
     "learner.ema=0.99",
-    # Gate on the network alone answering a fixed validation set: the number we optimise.
+    # Gate on the network alone answering validation problems: the number we optimise.
     "arena.validation_player=policy",
 )
 

@@ -1,7 +1,7 @@
 """The best network of a run: candidates must beat it in the arena to replace it.
 
 Two-player games gate on a match (SPRT or a fixed threshold, ``ArenaConfig``); one-player
-games on the solve rate over a fixed validation set. The Elo of every promoted generation is
+games on the solve rates of candidate and best over a fresh draw of validation problems. The Elo of every promoted generation is
 kept, relative to the initial network at 0, by chaining the gating matches' estimates.
 """
 
@@ -31,8 +31,6 @@ class BestNetwork:
         self.elo = 0.0
         self.history: list[tuple[int, float]] = [(0, 0.0)]  # (generation, Elo) per promotion
         self._search = evaluation_config(config.mcts, simulations=config.arena.simulations)
-        self._best_rate: float | None = None  # one-player games: the best's validation score
-        self._validation: np.ndarray | None = None  # one-player games: made on first use
 
     def weights(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
@@ -46,7 +44,7 @@ class BestNetwork:
         if arena.gate == "none":
             metrics = {"arena/promoted": 1.0}
         elif self.game.spec.num_players == 1:
-            metrics = self._solve_rates(candidate)
+            metrics = self._solve_rates(candidate, generation)
         else:
             rule = (
                 SPRT(arena.elo0, arena.elo1, arena.alpha, arena.beta, max_games=arena.max_games)
@@ -78,32 +76,28 @@ class BestNetwork:
         metrics["arena/best_elo"] = self.elo
         return metrics
 
-    def _solve_rates(self, candidate: PolicyValueNet) -> dict[str, float]:
+    def _solve_rates(self, candidate: PolicyValueNet, generation: int) -> dict[str, float]:
         """The candidate is promoted unless it solves fewer validation problems than the best
-        network: on a fixed set and with deterministic play, a tie means "no worse", and
-        promoting it keeps self-play moving while both still solve nothing."""
-        if self._best_rate is None:
-            self._best_rate = self._solve_rate(self.model)
-        rate = self._solve_rate(candidate)
-        promoted = rate >= self._best_rate
-        metrics = {
-            "arena/solve_rate": rate,
-            "arena/best_solve_rate": self._best_rate,
-            "arena/promoted": float(promoted),
-        }
-        if promoted:
-            self._best_rate = rate
-        return metrics
-
-    def _solve_rate(self, model: PolicyValueNet) -> float:
+        network, both answering the same fresh draw (a tie means "no worse", and promoting it
+        keeps self-play moving while both still solve nothing). A fixed set would carry the
+        best's score over from the set it was picked on: the maximum of many noisy scores,
+        which later candidates that are no worse seldom reach (the winner's curse)."""
         arena = self.config.arena
-        if self._validation is None:  # a fixed validation set: the same problems every time
-            self._validation = self.game.validation_states(
-                arena.validation_games, rng=np.random.default_rng(self.config.seed + 1)
-            )
-        search = self._search if arena.validation_player == "search" else None
+        problems = self.game.validation_states(
+            arena.validation_games, rng=np.random.default_rng([self.config.seed + 1, generation])
+        )
+        best = self._solve_rate(self.model, problems)
+        rate = self._solve_rate(candidate, problems)
+        return {
+            "arena/solve_rate": rate,
+            "arena/best_solve_rate": best,
+            "arena/promoted": float(rate >= best),
+        }
+
+    def _solve_rate(self, model: PolicyValueNet, problems: np.ndarray) -> float:
+        search = self._search if self.config.arena.validation_player == "search" else None
         player = NetworkPlayer(model, search, device=self.device)
-        return solve_rate(self.game, player, self._validation, np.random.default_rng(0))
+        return solve_rate(self.game, player, problems, np.random.default_rng(0))
 
     def state_dict(self) -> dict:
         return {
@@ -115,7 +109,6 @@ class BestNetwork:
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
-        self._best_rate = None
         self.generation = int(state["generation"])
         self.elo = float(state["elo"])
         self.history = [(int(g), float(e)) for g, e in state["history"]]

@@ -84,7 +84,8 @@ def test_one_player_games_gate_on_the_validation_solve_rate(monkeypatch):
     torch.manual_seed(0)
     initial = PolicyValueNet(game.spec, config.model)
     best = BestNetwork(game, config, initial, "cpu")
-    rates = iter([0.25, 0.5, 0.4, 0.5])  # best, candidate 1, candidate 2, candidate 3
+    # Each decision scores the best, then the candidate.
+    rates = iter([0.25, 0.5, 0.5, 0.4, 0.4, 0.4])
     monkeypatch.setattr(gating, "solve_rate", lambda *args, **kwargs: next(rates))
     rng = np.random.default_rng(0)
     metrics = best.consider(PolicyValueNet(game.spec, config.model), 1, rng)
@@ -93,3 +94,28 @@ def test_one_player_games_gate_on_the_validation_solve_rate(monkeypatch):
     assert metrics["arena/promoted"] == 0.0 and metrics["arena/best_solve_rate"] == 0.5
     metrics = best.consider(PolicyValueNet(game.spec, config.model), 3, rng)  # a tie promotes
     assert metrics["arena/promoted"] == 1.0 and best.generation == 3
+
+
+def test_each_decision_draws_fresh_problems_that_both_networks_answer(monkeypatch):
+    """No score is carried over from the draw a best network was picked on: best and
+    candidate answer the same problems, and the next decision draws others."""
+    game, config, initial, candidate = _setup("countdown@k=3", "arena.validation_player=policy")
+    best = BestNetwork(game, config, initial, "cpu")
+    answered = []
+    real = gating.solve_rate
+
+    def recording(game, player, states, rng, **kwargs):
+        answered.append(states.copy())
+        return real(game, player, states, rng, **kwargs)
+
+    monkeypatch.setattr(gating, "solve_rate", recording)
+    for generation in (1, 2):
+        metrics = best.consider(candidate, generation, np.random.default_rng(0))
+        assert 0 <= metrics["arena/best_solve_rate"] <= 1
+    assert len(answered) == 4 and len(answered[0]) == config.arena.validation_games
+    assert np.array_equal(answered[0], answered[1]) and np.array_equal(answered[2], answered[3])
+    assert not np.array_equal(answered[0], answered[2])
+    # The draw is the run's: the same seed and generation give the same problems.
+    again = BestNetwork(game, config, initial, "cpu")
+    again.consider(candidate, 1, np.random.default_rng(0))
+    assert np.array_equal(answered[4], answered[0])
