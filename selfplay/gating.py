@@ -1,8 +1,9 @@
 """The best network of a run: candidates must beat it in the arena to replace it.
 
 Two-player games gate on a match (SPRT or a fixed threshold, ``ArenaConfig``); one-player
-games on the solve rates of candidate and best over a fresh draw of validation problems. The Elo of every promoted generation is
-kept, relative to the initial network at 0, by chaining the gating matches' estimates.
+games on the solve rates of candidate and best over a fresh draw of validation problems. The
+Elo of every promoted generation is kept, relative to the initial network at 0, by chaining
+the gating matches' estimates.
 """
 
 from __future__ import annotations
