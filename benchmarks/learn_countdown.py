@@ -14,6 +14,7 @@ is measured once on the same problems. Training stops when the seen-target solve
     python benchmarks/learn_countdown.py                        # k=3 guided, 60 minutes
     python benchmarks/learn_countdown.py --game countdown@k=3   # free mode
     python benchmarks/learn_countdown.py --max-minutes 10 model.channels=64
+    python benchmarks/learn_countdown.py --resume runs/countdown-... learner.lr=2.5e-4
 
 The fastest k=3 recipe measured so far (see the README's text-games section):
 
@@ -22,13 +23,16 @@ The fastest k=3 recipe measured so far (see the README's text-games section):
         learner.decay_steps=30000
 
 Times are wall seconds since training started (Ray's start-up included) at the end of each
-generation, before its evaluation.
+generation, before its evaluation. The curve so far is also kept in the run directory
+(``learn_countdown.json``), so that ``--resume`` can train a run further, with overrides
+applied to its saved settings, and continue its curve and its clock where they stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 import tempfile
@@ -43,7 +47,14 @@ from rich.table import Table
 
 import games
 from selfplay.checkpoint import load_checkpoint
-from selfplay.config import ConfigError, RunConfig, resolve, to_dict
+from selfplay.config import (
+    ConfigError,
+    RunConfig,
+    from_dict,
+    parse_overrides,
+    resolve,
+    to_dict,
+)
 from selfplay.learner import published_weights
 from selfplay.loop import CHECKPOINT, train
 from selfplay.model import PolicyValueNet, count_parameters, make_evaluator
@@ -54,6 +65,8 @@ from learn_tictactoe import _counters, _start_ray, _Stop  # shared run plumbing
 from report import machine_facts, save_report
 
 ROOT = Path(__file__).resolve().parents[1]
+CURVE = "learn_countdown.json"  # the curve so far, kept in the run directory
+EVERY = "checkpoint_every=1"  # the evaluation reads each generation's checkpoint
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -73,7 +86,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--max-minutes",
         type=float,
         default=60.0,
-        help="give up after this much wall time (default 60)",
+        help="give up after this much wall time (default 60); a resumed run counts its "
+        "earlier time too",
     )
     parser.add_argument(
         "--goal",
@@ -99,6 +113,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="folder for the run directory (default: a temporary folder)",
     )
     parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="RUN",
+        help="train on the run in this directory (one this script made, with --run-dir); "
+        "--game and --seed are then the run's own",
+    )
+    parser.add_argument(
         "--out", type=Path, default=ROOT / "benchmarks/results/learn_countdown.json"
     )
     args = parser.parse_intermixed_args(argv)
@@ -111,15 +133,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def make_config(args: argparse.Namespace, run_root: Path) -> RunConfig:
     """The preset, the seed, the user's overrides, then what this script needs: the run
-    folder and a checkpoint after every generation (the evaluation reads it)."""
+    folder and a checkpoint after every generation (the evaluation reads it). A resumed run:
+    its saved settings and the user's overrides."""
+    if args.resume is not None:
+        saved = from_dict(load_checkpoint(args.resume / CHECKPOINT)["config"])
+        return parse_overrides(resume_overrides(args), base=saved)
     config = resolve(
-        [
-            f"game={args.game}",
-            f"seed={args.seed}",
-            *args.overrides,
-            f"run_dir={run_root}",
-            "checkpoint_every=1",
-        ]
+        [f"game={args.game}", f"seed={args.seed}", *args.overrides, f"run_dir={run_root}", EVERY]
     )
     if games.make(config.game).spec.name != "countdown":
         raise ConfigError(f"this benchmark trains countdown; drop game={config.game}")
@@ -130,12 +150,17 @@ def make_config(args: argparse.Namespace, run_root: Path) -> RunConfig:
     return config
 
 
+def resume_overrides(args: argparse.Namespace) -> list[str]:
+    """What a resumed run changes in its saved settings."""
+    return [*args.overrides, EVERY]
+
+
 def run(args: argparse.Namespace, console: Console) -> dict:
     torch.set_num_threads(1)  # the self-play actor gets the other core
     with tempfile.TemporaryDirectory(prefix="learn-countdown-") as scratch:
         config = make_config(args, args.run_dir or Path(scratch))
         game = games.make(config.game)
-        run_dir = Path(config.run_dir) / config.name
+        run_dir = args.resume or Path(config.run_dir) / config.name
         tests = {
             split: game.states_from_prompts(game.task.test_prompts(split, limit=args.problems))
             for split in game.task.splits
@@ -144,9 +169,10 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         console.print(f"random play solves {random_floor}", highlight=False)
         model = PolicyValueNet(game.spec, config.model).eval()
         evaluator = make_evaluator(model, "cpu")
-        history: list[dict] = []
+        history = _earlier_curve(run_dir) if args.resume else []
         load_before = os.getloadavg()
-        start = time.perf_counter()
+        # A resumed run's clock goes on from its last evaluation.
+        start = time.perf_counter() - (history[-1]["elapsed_s"] if history else 0.0)
         next_eval = 0.0
 
         def on_generation(generation: int, metrics: dict[str, float], pool) -> None:
@@ -171,6 +197,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 "eval_s": round(time.perf_counter() - eval_start, 2),
             }
             history.append(row)
+            (run_dir / CURVE).write_text(json.dumps(history, indent=1))
             console.print(
                 f"eval {generation:4d}  {elapsed:6.0f} s  greedy: "
                 + "  ".join(f"{split} {rate:6.1%}" for split, rate in rates.items())
@@ -185,7 +212,15 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         reason = "training ended (generations)"
         _start_ray(config)
         try:
-            train(config, console=console, on_generation=on_generation)
+            if args.resume:
+                train(
+                    resume=args.resume,
+                    overrides=resume_overrides(args),
+                    console=console,
+                    on_generation=on_generation,
+                )
+            else:
+                train(config, console=console, on_generation=on_generation)
         except _Stop as stop:
             reason = stop.reason
         finally:
@@ -205,11 +240,22 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "problems_per_split": args.problems,
         "parameters": count_parameters(model),
         "wall_s": round(wall, 2),
+        "resumed": None if args.resume is None else str(args.resume),
         "overrides": list(args.overrides),
         "config": to_dict(config),
         "machine": machine_facts(load_before),
         "history": history,
     }
+
+
+def _earlier_curve(run_dir: Path) -> list[dict]:
+    """The evaluations this script made of the run before, oldest first."""
+    try:
+        return json.loads((run_dir / CURVE).read_text())
+    except FileNotFoundError:
+        raise SystemExit(
+            f"{run_dir} has no {CURVE}: --resume continues runs this script trained"
+        ) from None
 
 
 def print_report(report: dict, console: Console) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import benchmark_module
 
-from selfplay.config import ConfigError
+from selfplay.checkpoint import save_checkpoint
+from selfplay.config import ConfigError, to_dict
+from selfplay.loop import CHECKPOINT
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +31,19 @@ def test_settings_take_the_preset_then_overrides(bench, tmp_path):
     with pytest.raises(SystemExit):
         bench.parse_args(["--eval-every", "-1"])
     assert bench.parse_args(["--eval-every", "60"]).eval_every == 60
+
+
+def test_a_resumed_run_keeps_its_settings_and_its_curve(bench, tmp_path):
+    args = bench.parse_args(["--game", "countdown@k=3", "model.blocks=1", "--run-dir", "x"])
+    config = bench.make_config(args, tmp_path)
+    run_dir = tmp_path / config.name
+    save_checkpoint(run_dir / CHECKPOINT, {"config": to_dict(config)})
+    resumed = bench.parse_args(["--resume", str(run_dir), "learner.lr=2.5e-4"])
+    again = bench.make_config(resumed, tmp_path / "elsewhere")
+    assert again.game == "countdown@k=3" and again.model.blocks == 1
+    assert again.learner.lr == 2.5e-4 and again.checkpoint_every == 1
+    with pytest.raises(SystemExit, match=r"learn_countdown\.json"):
+        bench._earlier_curve(run_dir)  # a run this script did not evaluate
+    curve = [{"generation": 3, "elapsed_s": 12.5}]
+    (run_dir / bench.CURVE).write_text(json.dumps(curve))
+    assert bench._earlier_curve(run_dir) == curve
