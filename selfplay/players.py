@@ -176,8 +176,8 @@ class NetworkPlayer:
         name: str | None = None,
     ) -> NetworkPlayer:
         """The network saved at ``path`` (a training run's checkpoint: its gated best network,
-        or the learner's when it has none), searching with
-        the run's own search settings made deterministic (``evaluation_config``) and
+        or the learner's published one when it has none), searching with the run's own search
+        settings made deterministic (``evaluation_config``) and
         ``simulations`` simulations, or playing its raw policy when ``raw_policy``.
 
         ``game`` is the game it will play (a ``Game`` or a spec string; default: the one the
@@ -186,6 +186,7 @@ class NetworkPlayer:
         """
         from selfplay.checkpoint import CheckpointError, check_compatible, load_checkpoint
         from selfplay.config import ConfigError, from_dict
+        from selfplay.learner import published_weights
         from selfplay.model import PolicyValueNet
 
         payload = load_checkpoint(path)
@@ -202,10 +203,15 @@ class NetworkPlayer:
                 raise CheckpointError(path, f"cannot make its game: {e}") from e
         check_compatible(payload, game.spec, path=path)
         # A training run's checkpoint holds the gated best network (what self-play uses) and
-        # the learner's latest one; play the best where there is one.
-        best = payload.get("best")
-        learner = best if isinstance(best, dict) and "model" in best else payload.get("learner")
-        weights = learner.get("model") if isinstance(learner, dict) else None
+        # the learner's latest one; play the best where there is one, else the learner's
+        # published weights (its average, when it keeps one).
+        best, learner = payload.get("best"), payload.get("learner")
+        if isinstance(best, dict) and "model" in best:
+            learner, weights = best, best["model"]
+        elif isinstance(learner, dict) and "model" in learner:
+            weights = published_weights(learner)
+        else:
+            weights = None
         if not isinstance(weights, dict):
             raise CheckpointError(path, "holds no network weights (payload['learner']['model'])")
         model = PolicyValueNet(game.spec, config.model)

@@ -11,7 +11,7 @@ from toy_games import LineWalk, all_tictactoe_positions, tictactoe_values
 
 import games
 from selfplay.arena import solve_rate
-from selfplay.checkpoint import CheckpointError, game_info, save_checkpoint
+from selfplay.checkpoint import CheckpointError, game_info, load_checkpoint, save_checkpoint
 from selfplay.config import ModelConfig, RunConfig, to_dict
 from selfplay.mcts import SearchConfig
 from selfplay.model import PolicyValueNet, make_evaluator
@@ -259,6 +259,23 @@ def test_network_player_from_checkpoint_plays_legal_moves(tmp_path):
     logits, _ = make_evaluator(model, "cpu")(TICTACTOE.observation_tensor(states))
     wanted = np.where(mask, logits, -np.inf).argmax(axis=1)
     assert np.array_equal(raw.act(TICTACTOE, states, rng, None), wanted)
+
+
+def test_a_checkpoint_without_a_best_network_plays_the_learners_average(tmp_path):
+    """With no gated best, the learner's published weights play: its average when it keeps
+    one (``learner.ema``), not the raw trained weights."""
+    path = tmp_path / "run.pt"
+    trained = _tiny_checkpoint(path)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        average = PolicyValueNet(TICTACTOE.spec, trained.config)
+    payload = load_checkpoint(path)
+    payload["learner"]["average"] = average.state_dict()
+    del payload["format"]
+    save_checkpoint(path, payload)
+    player = NetworkPlayer.from_checkpoint(path, raw_policy=True, device="cpu")
+    for key, value in average.state_dict().items():
+        torch.testing.assert_close(player.model.state_dict()[key], value)
 
 
 def test_network_player_defaults_to_a_noise_free_search():
