@@ -177,13 +177,17 @@ def train(
             run.generation += 1
             metrics = _metrics(records, stats, losses, replay, period, pool.replaced)
             metrics["selfplay/wait_share"] = waited / period
+            # Where the driver's time goes, in seconds per generation.
+            metrics["learner/seconds"], mark = _since(now)
             if losses:  # a candidate exists only once the learner has trained
                 rng = np.random.default_rng([config.seed, run.generation])
                 metrics |= best.consider(learner.candidate, run.generation, rng)
                 if metrics["arena/promoted"]:
                     pool.publish(best.generation, best.weights())
+                metrics["arena/seconds"], mark = _since(mark)
             if monitor.due(run.generation):
                 metrics |= monitor.measure(best.model, run.generation)
+                metrics["strength/seconds"], mark = _since(mark)
             _log(writer, console, run.generation, metrics, records, game)
             if run.generation % config.checkpoint_every == 0:
                 _checkpoint(run_dir, run, game)
@@ -198,6 +202,12 @@ def train(
         pool.shutdown()
         writer.close()
     return run_dir
+
+
+def _since(mark: float) -> tuple[float, float]:
+    """Seconds since ``mark``, and now (the next mark)."""
+    now = time.perf_counter()
+    return now - mark, now
 
 
 def _learn(

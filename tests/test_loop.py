@@ -48,6 +48,9 @@ def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
     assert 0 <= metrics["selfplay/wait_share"] <= 1 and 0 <= metrics["selfplay/cache_hit_rate"] < 1
     assert metrics["arena/games"] >= 4 and metrics["arena/promoted"] in (0.0, 1.0)
     assert payload["best"]["generation"] == metrics["arena/best_generation"]
+    # The driver's time per generation: training, the arena's games, the strength measurement.
+    for part in ("learner", "arena", "strength"):
+        assert 0 < metrics[f"{part}/seconds"] < 600
     assert (
         0 <= metrics["strength/score_vs_minimax:2"] <= 1 and "strength/elo_over_random" in metrics
     )
