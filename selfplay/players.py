@@ -177,8 +177,8 @@ class NetworkPlayer:
     ) -> NetworkPlayer:
         """The network saved at ``path`` (a training run's checkpoint: its gated best network,
         or the learner's published one when it has none), searching with the run's own search
-        settings made deterministic (``evaluation_config``) and
-        ``simulations`` simulations, or playing its raw policy when ``raw_policy``.
+        settings made deterministic (``evaluation_config``) and ``simulations`` simulations, or
+        playing its raw policy when ``raw_policy``.
 
         ``game`` is the game it will play (a ``Game`` or a spec string; default: the one the
         run trained on). Raises ``CheckpointError`` naming the file when it is missing, corrupt,
@@ -207,11 +207,11 @@ class NetworkPlayer:
         # published weights (its average, when it keeps one).
         best, learner = payload.get("best"), payload.get("learner")
         if isinstance(best, dict) and "model" in best:
-            learner, weights = best, best["model"]
+            source, weights = best, best["model"]
         elif isinstance(learner, dict) and "model" in learner:
-            weights = published_weights(learner)
+            source, weights = learner, published_weights(learner)
         else:
-            weights = None
+            source, weights = {}, None
         if not isinstance(weights, dict):
             raise CheckpointError(path, "holds no network weights (payload['learner']['model'])")
         model = PolicyValueNet(game.spec, config.model)
@@ -226,7 +226,7 @@ class NetworkPlayer:
             None if raw_policy else evaluation_config(config.mcts, simulations=simulations)
         )
         if name is None:
-            generation = learner.get("generation", payload.get("generation"))
+            generation = source.get("generation", payload.get("generation"))
             stem = Path(path).stem + (f"@{generation}" if isinstance(generation, int) else "")
             name = f"{stem}/policy" if raw_policy else f"{stem}/{simulations}"
         return cls(model, search_config, device=device, name=name)
