@@ -49,7 +49,7 @@ from rich.console import Console
 from rich.table import Table
 
 import games
-from selfplay.checkpoint import load_checkpoint
+from selfplay.checkpoint import atomic_write_bytes, load_checkpoint
 from selfplay.config import (
     ConfigError,
     RunConfig,
@@ -200,7 +200,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 "eval_s": round(time.perf_counter() - eval_start, 2),
             }
             history.append(row)
-            (run_dir / CURVE).write_text(json.dumps(history, indent=1))
+            # Atomic: --resume reads it back, and a run may be killed at any moment.
+            atomic_write_bytes(run_dir / CURVE, json.dumps(history, indent=1).encode())
             console.print(
                 f"eval {generation:4d}  {elapsed:6.0f} s  greedy: "
                 + "  ".join(f"{split} {rate:6.1%}" for split, rate in rates.items())
