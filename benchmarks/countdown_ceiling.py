@@ -37,8 +37,9 @@ import games
 from games.text.task import BOS, END, SEP
 from games.text.verifier import solve_steps
 from selfplay.config import ConfigError, resolve, to_dict
+from selfplay.incremental import decoding_evaluator
 from selfplay.learner import Learner
-from selfplay.model import count_parameters, make_evaluator, pick_device
+from selfplay.model import count_parameters, pick_device
 from selfplay.replay import GameRecord, ReplayBuffer
 from selfplay.text_eval import greedy_solve_rates
 
@@ -166,9 +167,9 @@ def run(args: argparse.Namespace, console: Console) -> dict:
 
     learner = Learner(game.spec, config.model, config.learner, device, seed=args.seed)
     # The trained network, and beside it the weights' moving average when learner.ema is on.
-    evaluators = {"greedy": make_evaluator(learner.model, device)}
+    evaluators = {"greedy": decoding_evaluator(learner.model, device)}
     if learner.average is not None:
-        evaluators["average"] = make_evaluator(learner.average, device)
+        evaluators["average"] = decoding_evaluator(learner.average, device)
     tests = {
         split: game.states_from_prompts(game.task.test_prompts(split, limit=args.problems))
         for split in game.task.splits

@@ -6,10 +6,12 @@ by default (``--game`` picks another, e.g. ``countdown@k=3`` for free mode), Ray
 this process, a checkpoint after every generation. After each generation (with
 ``--eval-every``: the first one that many seconds after the last evaluation) the learner's
 published weights are read back from the checkpoint and decode ``--problems`` problems of each
-test split (seen targets and held-out targets, none of them ever seen in training). The
-evaluation runs in the training process, so it slows training a little. The random-play floor
-is measured once on the same problems. Training stops when the seen-target solve rate reaches
-``--goal`` or time runs out; the script prints the curve as a table and writes JSON.
+test split (countdown: seen targets and held-out targets, none of them ever seen in training;
+any other text task with test splits works too, e.g. ``--game game24``). The evaluation runs in
+the training process, so it slows training a little. The random-play floor is measured once on
+the same problems. Training stops when the solve rate on the first split (countdown: seen
+targets; game24: its test split) reaches ``--goal`` or time runs out; the script prints the
+curve as a table and writes JSON.
 
     python benchmarks/learn_countdown.py                        # k=3 guided, 60 minutes
     python benchmarks/learn_countdown.py --game countdown@k=3   # free mode
@@ -49,6 +51,7 @@ from rich.console import Console
 from rich.table import Table
 
 import games
+from games.text.task import TextGame
 from selfplay.checkpoint import atomic_write_bytes, load_checkpoint
 from selfplay.config import (
     ConfigError,
@@ -58,9 +61,10 @@ from selfplay.config import (
     resolve,
     to_dict,
 )
+from selfplay.incremental import decoding_evaluator
 from selfplay.learner import published_weights
 from selfplay.loop import CHECKPOINT, train
-from selfplay.model import PolicyValueNet, count_parameters, make_evaluator
+from selfplay.model import PolicyValueNet, count_parameters
 from selfplay.text_eval import greedy_solve_rates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -96,7 +100,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--goal",
         type=float,
         default=0.8,
-        help="stop once the seen-target greedy solve rate reaches it (0.8)",
+        help="stop once the first split's greedy solve rate (countdown: seen) reaches it (0.8)",
     )
     parser.add_argument(
         "--problems", type=int, default=500, help="test problems per split (default 500)"
@@ -144,11 +148,12 @@ def make_config(args: argparse.Namespace, run_root: Path) -> RunConfig:
     config = resolve(
         [f"game={args.game}", f"seed={args.seed}", *args.overrides, f"run_dir={run_root}", EVERY]
     )
-    if games.make(config.game).spec.name != "countdown":
-        raise ConfigError(f"this benchmark trains countdown; drop game={config.game}")
+    game = games.make(config.game)
+    if not isinstance(game, TextGame) or not game.task.splits:
+        raise ConfigError(f"this benchmark trains a text task with test splits, not {config.game}")
     if not config.name:
         config = dataclasses.replace(
-            config, name=f"countdown-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+            config, name=f"{game.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         )
     return config
 
@@ -168,10 +173,11 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             split: game.states_from_prompts(game.task.test_prompts(split, limit=args.problems))
             for split in game.task.splits
         }
+        goal_split = game.task.splits[0]  # countdown: "seen"; game24: "test"
         random_floor = greedy_solve_rates(game, None, tests, args.seed)
         console.print(f"random play solves {random_floor}", highlight=False)
         model = PolicyValueNet(game.spec, config.model).eval()
-        evaluator = make_evaluator(model, "cpu")
+        evaluator = decoding_evaluator(model, "cpu")
         history = _earlier_curve(run_dir) if args.resume else []
         load_before = os.getloadavg()
         # A resumed run's clock goes on from its last evaluation.
@@ -208,7 +214,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 + f"  self-play {row['selfplay_solve_rate'] or 0:6.1%}",
                 highlight=False,
             )
-            if rates["seen"] >= args.goal:
+            if rates[goal_split] >= args.goal:
                 raise _Stop(f"goal {args.goal:.0%} reached")
             if out_of_time:
                 raise _Stop(f"time limit ({args.max_minutes:g} min)")
@@ -231,15 +237,18 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             ray.shutdown()
         wall = time.perf_counter() - start
 
-    reached = next((r for r in history if r["greedy_seen"] >= args.goal), None)
+    reached = next((r for r in history if r[f"greedy_{goal_split}"] >= args.goal), None)
     return {
         "game": config.game,
+        "splits": list(tests),
         "goal": args.goal,
         "stopped_because": reason,
         "goal_elapsed_s": reached["elapsed_s"] if reached else None,
         "goal_generation": reached["generation"] if reached else None,
-        "best_greedy_seen": max((r["greedy_seen"] for r in history), default=None),
-        "best_greedy_heldout": max((r["greedy_heldout"] for r in history), default=None),
+        **{
+            f"best_greedy_{split}": max((r[f"greedy_{split}"] for r in history), default=None)
+            for split in tests
+        },
         "random_floor": random_floor,
         "problems_per_split": args.problems,
         "parameters": count_parameters(model),
@@ -263,24 +272,17 @@ def _earlier_curve(run_dir: Path) -> list[dict]:
 
 
 def print_report(report: dict, console: Console) -> None:
-    floor = report["random_floor"]
+    floor, splits = report["random_floor"], report.get("splits", ["seen", "heldout"])
     table = Table(
         title=f"{report['game']} from scratch: greedy solve rate of the network alone "
-        f"({report['problems_per_split']} problems per split; random play: seen "
-        f"{floor['seen']:.1%}, held-out {floor['heldout']:.1%})"
+        f"({report['problems_per_split']} problems per split; random play: "
+        + ", ".join(f"{split} {floor[split]:.1%}" for split in splits)
+        + ")"
     )
-    for name in (
-        "gen",
-        "elapsed s",
-        "games",
-        "positions",
-        "steps",
-        "seen",
-        "held-out",
-        "self-play solved",
-        "loss",
-    ):
+    for name in ("gen", "elapsed s", "games", "positions", "steps", *splits):
         table.add_column(name, justify="right")
+    table.add_column("self-play solved", justify="right")
+    table.add_column("loss", justify="right")
     for r in report["history"]:
         table.add_row(
             str(r["generation"]),
@@ -288,11 +290,10 @@ def print_report(report: dict, console: Console) -> None:
             str(r["selfplay_games"]),
             str(r["selfplay_positions"]),
             str(r["learner_steps"]),
-            f"{r['greedy_seen']:.1%}",
-            f"{r['greedy_heldout']:.1%}",
+            *(f"{r[f'greedy_{split}']:.1%}" for split in splits),
             f"{r['selfplay_solve_rate'] or 0:.1%}",
             "-" if r["loss"] is None else f"{r['loss']:.3f}",
-            style="green" if r["greedy_seen"] >= report["goal"] else None,
+            style="green" if r[f"greedy_{splits[0]}"] >= report["goal"] else None,
         )
     console.print(table)
     if report["goal_elapsed_s"] is not None:
@@ -301,7 +302,8 @@ def print_report(report: dict, console: Console) -> None:
             f"({report['goal_elapsed_s']:.0f} s)"
         )
     else:
-        verdict = f"{report['goal']:.0%} not reached (best {report['best_greedy_seen']:.1%})"
+        best = report[f"best_greedy_{splits[0]}"]
+        verdict = f"{report['goal']:.0%} not reached (best {best:.1%})"
     m = report["machine"]
     console.print(
         f"{verdict}; stopped: {report['stopped_because']}; {report['parameters']:,} parameters; "

@@ -13,6 +13,11 @@ games.
    ``--batch`` single positions (``learner.whole_games=false``) and of whole games
    (``--whole-batch`` positions, ``learner.whole_games=true``), where the transformer reads a
    whole game out of one pass. Positions trained per second.
+3. Decoding with the network alone (greedy, one token per step: the gate's validation, the
+   strength monitor, ``selfplay eval``'s greedy and best-of-N) on ``--decode-problems``
+   validation problems: a full pass over every row at each step (``make_evaluator``) against
+   the ``IncrementalEvaluator``, which runs only each row's new token. Seconds per decode, and
+   whether both wrote the same answers.
 
 Variants alternate over ``--rounds`` so that a change in the machine's load hits all of them.
 
@@ -43,9 +48,11 @@ import games
 from games.text.task import TextGame
 from selfplay.checkpoint import load_checkpoint
 from selfplay.config import from_dict, resolve
+from selfplay.incremental import IncrementalEvaluator
 from selfplay.learner import Learner, published_weights
 from selfplay.model import PolicyValueNet, count_parameters, make_evaluator
 from selfplay.replay import ReplayBuffer
+from selfplay.text_eval import decode
 from selfplay.worker import SelfPlayWorker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,12 +95,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=256, help="single positions per step")
     parser.add_argument("--whole-batch", type=int, default=512, help="positions per step (games)")
     parser.add_argument("--steps", type=int, default=20, help="timed learner steps per row (20)")
+    parser.add_argument(
+        "--decode-problems", type=int, default=128, help="problems per decode (128: the gate's)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/text_speed.json")
     args = parser.parse_args()
     if bool(args.checkpoint) == bool(args.game):
         parser.error("give a checkpoint or --game, not both")
-    if min(args.rounds, args.batch, args.whole_batch, args.steps, *args.games) < 1:
-        parser.error("--games, --rounds, --batch, --whole-batch and --steps must be >= 1")
+    if min(args.rounds, args.batch, args.whole_batch, args.steps, args.decode_problems,
+           *args.games) < 1:  # fmt: skip
+        parser.error(
+            "--games, --rounds, --batch, --whole-batch, --steps and --decode-problems must be >= 1"
+        )
     if args.simulations and min(args.simulations) < 1:
         parser.error("--simulations must be >= 1")
     if args.seconds <= 0 or args.warmup_moves < 0:
@@ -164,6 +177,28 @@ def measure_learner(game, config, played: list, args) -> list[dict]:
     return rows
 
 
+def measure_decoding(game, network, args) -> list[dict]:
+    """Decoding rows: the same validation problems answered greedily with a full pass per
+    step and incrementally, alternating."""
+    problems = game.validation_states(args.decode_problems, np.random.default_rng(1))
+    evaluators = {"full pass": make_evaluator(network, "cpu"),
+                  "incremental": IncrementalEvaluator(network)}  # fmt: skip
+    rows, answers = [], {}
+    for round_ in range(args.rounds + 1):  # round 0 warms up
+        for method, evaluator in evaluators.items():
+            start = time.perf_counter()
+            final = decode(game, evaluator, problems, np.random.default_rng(0))
+            seconds = time.perf_counter() - start
+            answers[method] = [game.answer(final, i) for i in range(len(final))]
+            if round_:
+                rows.append({"round": round_, "method": method, "seconds": seconds,
+                             "solved": float((game.returns(final)[:, 0] > 0).mean())})  # fmt: skip
+    same = float(np.mean([a == b for a, b in zip(*answers.values(), strict=True)]))
+    for row in rows:
+        row["same_answers"] = same
+    return rows
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
@@ -199,6 +234,7 @@ def main() -> None:
                 highlight=False,
             )
     learner_rows = measure_learner(game, config, played, args)
+    decode_rows = measure_decoding(game, network, args)
 
     def mean(variant: str, key: str) -> float:
         return float(np.mean([r[key] for r in rows if r["variant"] == variant]))
@@ -238,6 +274,21 @@ def main() -> None:
             f"{rate / single:.2f}x",
         )  # fmt: skip
     console.print(learner_table)
+    decode_table = Table(
+        title=f"Greedy decoding of {args.decode_problems} problems (mean over rounds)"
+    )
+    for column in ("evaluator", "seconds", "speed-up", "solved", "same answers"):
+        decode_table.add_column(column, justify="left" if column == "evaluator" else "right")
+    full = np.mean([r["seconds"] for r in decode_rows if r["method"] == "full pass"])
+    for method in ("full pass", "incremental"):
+        picked = [r for r in decode_rows if r["method"] == method]
+        seconds = float(np.mean([r["seconds"] for r in picked]))
+        summary[f"decode, {method}"] = {"seconds": seconds, "speedup": full / seconds}
+        solved, same = picked[0]["solved"], picked[0]["same_answers"]
+        decode_table.add_row(
+            method, f"{seconds:.3f}", f"{full / seconds:.2f}x", f"{solved:.1%}", f"{same:.1%}"
+        )
+    console.print(decode_table)
     meta = {
         "game": config.game, "checkpoint": args.checkpoint,
         "model": dataclasses.asdict(config.model),
@@ -247,7 +298,8 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    result = {"meta": meta, "summary": summary, "rows": rows, "learner_rows": learner_rows}
+    result = {"meta": meta, "summary": summary, "rows": rows, "learner_rows": learner_rows,
+              "decode_rows": decode_rows}  # fmt: skip
     args.out.write_text(json.dumps(result, indent=2))
     console.print(f"wrote {args.out}")
 

@@ -207,6 +207,7 @@ def _eval_text(args: argparse.Namespace, game, console: Console) -> int:
             game, player.evaluator, prompts, player.search_config,
             np.random.default_rng(args.seed), methods=args.methods,
             on_done=lambda s: status.update(f"done: {s.split} {s.method} {s.solved:.1%}"),
+            decoder=player.decoder,
         )  # fmt: skip
     for s in scores:
         table.add_row(s.split, s.method, str(s.problems), f"{s.solved:.1%}",
@@ -231,7 +232,7 @@ def _answer(args: argparse.Namespace, console: Console) -> int:
     player = NetworkPlayer.from_checkpoint(args.checkpoint, game, simulations=args.simulations)
     states = game.states_from_prompts(args.prompts)
     rng = np.random.default_rng(args.seed)
-    greedy = decode(game, player.evaluator, states, rng)
+    greedy = decode(game, player.decoder, states, rng)
     searched, calls = search_answers(game, player.evaluator, states, player.search_config, rng)
     table = Table(title=f"{game.task.describe()}: answers of {args.checkpoint}")
     for column in ("problem", "by", "answer", "verdict"):

@@ -136,6 +136,28 @@ class _TransformerLayer(nn.Module):
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=visible[:, None, None, :])
         return self._mlp(here + self.proj(attended.reshape(len(rows), width)))
 
+    def forward_cached(
+        self, x: torch.Tensor, positions: torch.Tensor, cache: torch.Tensor
+    ) -> torch.Tensor:
+        """New positions only: ``x`` ``[B, N, W]`` at ``positions`` ``[B, N]`` -> ``[B, N, W]``,
+        attending to the keys and values of earlier positions kept in ``cache`` ``[B, T, 2, W]``
+        (written here for the new positions). Exactly ``forward`` at those positions when the
+        cache holds every position before them."""
+        b, n, width = x.shape
+        head = width // self.heads
+        qkv = self.qkv(self.norm1(x))
+        rows = torch.arange(b, device=x.device)[:, None].expand(b, n)
+        cache[rows, positions] = qkv[..., width:].view(b, n, 2, width)
+        seen = int(positions.max()) + 1  # keys past every query are never visible
+        k, v = cache[:, :seen].view(b, seen, 2, self.heads, head).permute(2, 0, 3, 1, 4)
+        q = qkv[..., :width].view(b, n, self.heads, head).transpose(1, 2)
+        hidden = torch.arange(seen, device=x.device) > positions[..., None]  # [B, N, seen]
+        # A plain softmax attention: with a mask and one query per row, torch's fused kernel
+        # falls back to a path about twice as slow on the CPU.
+        scores = (q @ k.transpose(-1, -2)).mul_(head**-0.5).masked_fill_(hidden[:, None], -math.inf)
+        attended = torch.softmax(scores, dim=-1) @ v  # [B, heads, N, head width]
+        return self._mlp(x + self.proj(attended.transpose(1, 2).reshape(b, n, width)))
+
 
 class _CausalTransformer(nn.Module):
     """``layers`` transformer layers and a final LayerNorm, read out at one position per row.
@@ -160,6 +182,16 @@ class _CausalTransformer(nn.Module):
         for layer in self.layers[:-1]:
             x = layer(x)
         return self.norm(self.layers[-1].forward_at(x, last, rows))
+
+    def forward_cached(
+        self, x: torch.Tensor, positions: torch.Tensor, cache: torch.Tensor
+    ) -> torch.Tensor:
+        """New positions ``[B, N, W]``, with every layer's keys and values of the earlier ones
+        in ``cache`` ``[layers, B, T, 2, W]`` (updated) -> the read-out at the last one
+        ``[B, W]``."""
+        for layer, layer_cache in zip(self.layers, cache, strict=True):
+            x = layer.forward_cached(x, positions, layer_cache)
+        return self.norm(x[:, -1])
 
 
 class PolicyValueNet(nn.Module):
@@ -260,17 +292,26 @@ class PolicyValueNet(nn.Module):
         """Float token ids ``[B, T]`` -> the final hidden state at each row's last token."""
         if len(observations) == 0:
             return observations.new_zeros(0, self.config.channels)
+        ids, lengths = self.token_ids(observations)
+        longest = int(lengths.max())
+        ids = ids[:, :longest]
+        hosts, host_of = _prefix_hosts(ids, ids != 0)
+        return self.tower(self.stem(ids[hosts]), lengths - 1, host_of)
+
+    def token_ids(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A text network's observations ``[B, T]`` (float token ids, right-padded with 0) as
+        checked long ids ``[B, T]`` and the real tokens of each row ``[B]``; a ValueError names
+        an id outside the vocabulary, a row of padding only, or a token after padding."""
         ids = observations.long()
         real = ids != 0
         lengths = real.sum(dim=1)
-        # One host sync for every check and the cut: min, max, shortest and longest row, and
-        # whether a real token follows padding anywhere.
-        low, high, shortest, longest, gap = torch.stack(
+        # One host sync for every check: min, max, the shortest row, and whether a real token
+        # follows padding anywhere.
+        low, high, shortest, gap = torch.stack(
             [
                 ids.min(),
                 ids.max(),
                 lengths.min(),
-                lengths.max(),
                 (real[:, 1:] & ~real[:, :-1]).any().long(),
             ]
         ).tolist()
@@ -291,9 +332,26 @@ class PolicyValueNet(nn.Module):
                 f"{self.spec.name}: a real token follows padding (token 0); padding must only "
                 "fill the end of a row"
             )
-        ids = ids[:, :longest]
-        hosts, host_of = _prefix_hosts(ids, real[:, :longest])
-        return self.tower(self.stem(ids[hosts]), lengths - 1, host_of)
+        return ids, lengths
+
+    def new_cache(self, batch: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        """Zeroed attention keys and values for ``extend``: ``[layers, batch, T, 2, W]``."""
+        layers, width = len(self.tower.layers), self.config.channels
+        return torch.zeros(layers, batch, self.observation_shape[0], 2, width, device=device)
+
+    def extend(
+        self, ids: torch.Tensor, positions: torch.Tensor, cache: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A text network on new tokens only (incremental decoding): token ids ``[B, N]`` at
+        ``positions`` ``[B, N]`` (increasing along each row; a row with fewer new tokens repeats
+        its last one), with the keys and values of every earlier position in ``cache`` (from
+        ``new_cache``; this call writes the new ones). Returns what ``forward`` gives for the
+        row read out at its last new position: (logits ``[B, A]``, values ``[B]``)."""
+        if not self.text or not self.tower.layers:
+            raise ValueError("extend needs a text network with at least one layer")
+        x = self.stem.token(ids) + self.stem.position[positions]
+        trunk = self.tower.forward_cached(x, positions, cache)
+        return self.policy_head(trunk), torch.tanh(self.value_head(trunk)).squeeze(-1)
 
 
 def _prefix_hosts(ids: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

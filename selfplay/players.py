@@ -143,6 +143,8 @@ class NetworkPlayer:
 
     The model is moved to ``device`` ("auto": the GPU when torch sees one) and evaluated in
     evaluation mode; its weights are read at every move, so loading new ones updates the player.
+    ``evaluator`` is what the search calls, ``decoder`` what the raw policy is read with (for
+    a text network, an ``IncrementalEvaluator``: one new token per row and move).
     """
 
     def __init__(
@@ -153,12 +155,14 @@ class NetworkPlayer:
         device: str = "auto",
         name: str | None = None,
     ):
+        from selfplay.incremental import decoding_evaluator
         from selfplay.model import make_evaluator, pick_device
 
         self.model = model
         self.spec = model.spec
         self.search_config = evaluation_config() if search_config is _DEFAULT else search_config
         self.evaluator = make_evaluator(model, pick_device(str(device)))
+        self.decoder = decoding_evaluator(model, pick_device(str(device)))
         if name is None:
             sims = 0 if self.search_config is None else self.search_config.simulations
             name = f"network/{sims}" if sims else "network/policy"
@@ -243,7 +247,7 @@ class NetworkPlayer:
                 f"not {theirs.name!r} version {theirs.version}"
             )
         if self.search_config is None:
-            return PolicyPlayer(self.evaluator).act(game, states, rng)
+            return PolicyPlayer(self.decoder).act(game, states, rng)
         return search(game, states, self.evaluator, self.search_config, rng).actions
 
     def __repr__(self) -> str:

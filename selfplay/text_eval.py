@@ -125,10 +125,14 @@ def evaluate_text(
     *,
     methods: Sequence[str] = METHODS,
     on_done: Callable[[TextScore], None] | None = None,
+    decoder: Evaluator | None = None,
 ) -> list[TextScore]:
     """Every method in ``methods`` on every split of ``prompts`` (split name -> problems).
     The searches use ``search_config`` (made deterministic by the caller); best-of-N needs
-    search-verifier before it, whose mean verifier calls set its N."""
+    search-verifier before it, whose mean verifier calls set its N. ``decoder``: the same
+    network for the methods without search (default ``evaluator``; ``NetworkPlayer.decoder``
+    decodes faster)."""
+    decoder = evaluator if decoder is None else decoder
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}; methods: {', '.join(METHODS)}")
@@ -140,7 +144,7 @@ def evaluate_text(
             start = time.perf_counter()
             calls = np.ones(len(states))
             if method == "greedy":
-                final = decode(game, evaluator, states, rng)
+                final = decode(game, decoder, states, rng)
             elif method == "random":
                 final = decode(game, None, states, rng)
             elif method.startswith("search"):
@@ -158,7 +162,7 @@ def evaluate_text(
                 if math.isnan(calls_per_problem):
                     raise ValueError("best-of-N takes its N from search-verifier: run it first")
                 n = max(1, math.ceil(calls_per_problem))
-                solved = best_of_n(game, evaluator, states, n, rng)
+                solved = best_of_n(game, decoder, states, n, rng)
                 calls = np.full(len(states), float(n))
             if method != "best-of-N":
                 solved = game.returns(final)[:, 0] > 0

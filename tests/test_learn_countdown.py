@@ -24,8 +24,12 @@ def test_settings_take_the_preset_then_overrides(bench, tmp_path):
     assert config.game == "countdown@k=3" and config.model.blocks == 1
     assert config.mcts.algorithm == "gumbel" and config.checkpoint_every == 1
     assert config.selfplay.solution_targets and config.arena.validation_player == "policy"
-    with pytest.raises(ConfigError, match="trains countdown"):
+    with pytest.raises(ConfigError, match="text task with test splits, not tictactoe"):
         bench.make_config(bench.parse_args(["--game", "tictactoe"]), tmp_path)
+    with pytest.raises(ConfigError, match="test splits, not addition"):
+        bench.make_config(bench.parse_args(["--game", "addition"]), tmp_path)
+    game24 = bench.make_config(bench.parse_args(["--game", "game24"]), tmp_path)
+    assert game24.name.startswith("game24-")
     with pytest.raises(SystemExit):
         bench.parse_args(["--goal", "1.5"])
     with pytest.raises(SystemExit):

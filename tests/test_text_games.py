@@ -269,6 +269,30 @@ def test_game24_splits_follow_the_published_ranks():
     assert not set(train) & set(test)
 
 
+def test_game24_other_targets_widen_training_but_not_the_test():
+    task = games.make(f"game24@data={GAME24_CSV},other_targets=0.5").task
+    test_sets = {StepTask.parse_prompt(p)[0] for p in task.test_prompts("test")}
+    train = [StepTask.parse_prompt(p) for p in task.sample_prompts(2000, np.random.default_rng(1))]
+    assert not {numbers for numbers, _ in train} & test_sets  # whatever the target
+    share_24 = np.mean([target == 24 for _, target in train])
+    assert 0.45 < share_24 < 0.55
+    assert len({target for _, target in train}) > 50
+    assert all(
+        1 <= target <= 99 and all(1 <= n <= 13 for n in numbers) for numbers, target in train
+    )
+    assert all(solve_steps(list(numbers), target) for numbers, target in train[:300])
+    validation = task.validation_prompts(200, np.random.default_rng(2))
+    assert all(StepTask.parse_prompt(p)[1] == 24 for p in validation)
+    # Hindsight may relabel to another training target only when training has them.
+    plain = games.make(f"game24@data={GAME24_CSV}").task
+    seen, unseen = (1, 2, 3, 4), next(iter(test_sets))
+    assert task.is_training_problem(seen, 37) and task.is_training_problem(seen, 24)
+    assert not task.is_training_problem(unseen, 37) and not task.is_training_problem(seen, 100)
+    assert not plain.is_training_problem(seen, 37)
+    with pytest.raises(games.GameLoadError, match=r"other_targets must be a share in \[0, 1\]"):
+        games.make(f"game24@data={GAME24_CSV},other_targets=1.5")
+
+
 def test_game24_without_data_names_where_to_get_it(tmp_path):
     with pytest.raises(games.GameLoadError, match="tree-of-thought-llm"):
         games.make(f"game24@data={tmp_path / 'missing.csv'}")
@@ -453,10 +477,18 @@ def test_hindsight_plays_guided_answers_and_leaves_fixed_targets_alone():
         assert len(actions) < len(guided.answer(path, len(path) - 1))
         assert guided.returns(path[-1:])[0, 0] == 1
     # Game of 24's target is always 24; addition has no relabelling: no twins.
-    for spec in (f"game24@data={GAME24_CSV}", "addition@digits=3"):
-        game = games.make(spec)
-        states = random_answers(game, 50, rng)
+    game24 = games.make(f"game24@data={GAME24_CSV}")
+    addition = games.make("addition@digits=3")
+    for game, states in ((game24, planned_answers(game24, 50, rng)),
+                         (addition, random_answers(addition, 50, rng))):  # fmt: skip
         assert all(game.hindsight(states[i : i + 1], rng) is None for i in range(50))
+    # Unless the Game of 24 also trains on other targets: then a missed 24 has twins.
+    game = games.make(f"game24@data={GAME24_CSV},other_targets=0.5")
+    states = planned_answers(game, 50, rng)
+    twins = [game.hindsight(states[i : i + 1], rng) for i in range(50)]
+    assert sum(t is not None for t in twins) > 10
+    for path, _ in (t for t in twins if t is not None):
+        assert game.returns(path[-1:])[0, 0] == 1
     # Board games have none either.
     board = games.make("tictactoe")
     assert board.hindsight(board.new_initial_states(1), rng) is None
