@@ -26,6 +26,7 @@ from collections import Counter
 
 import numpy as np
 
+from games.text.step_rules import FreeStepRules, free_step_rules
 from games.text.task import END, TextTask
 from games.text.verifier import Verdict, apply_step, check_steps, solve_steps
 
@@ -33,6 +34,9 @@ OPERATORS = "+-*/"
 DIGITS = "0123456789"
 MODES = ("free", "guided")
 REJECT = ("step", "dead_end")
+_COMPILED = ("allowed_next", "early_verdict", "autocomplete", "parse_prompt", "_continues",
+             "_free", "_digits")  # fmt: skip
+"""The rules ``step_rules`` compiles: a subclass that changes one keeps the Python rules."""
 
 
 class StepTask(TextTask):
@@ -100,6 +104,17 @@ class StepTask(TextTask):
         return (packed * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(33)  # Fibonacci hashing
 
     # -- rules -------------------------------------------------------------------------------
+    def compiled_rules(self, chars: str) -> FreeStepRules | None:
+        """Free mode's rules compiled with Numba (``games/text/step_rules.py``); None in guided
+        mode, or where a subclass changes the rules they follow."""
+        if self.mode != "free" or any(
+            getattr(type(self), name) is not getattr(StepTask, name) for name in _COMPILED
+        ):
+            return None
+        return free_step_rules(
+            chars, self.max_answer_length, self.max_digits, self.max_value, self.dead_ends
+        )
+
     def verify(self, prompt: str, answer: str) -> Verdict:
         numbers, target = self.parse_prompt(prompt)
         return check_steps(answer, numbers, target, max_digits=self.max_digits)

@@ -4,7 +4,9 @@ A *task* knows a family of problems: how to draw one (``sample_prompts``), which
 may come next in an answer (``allowed_next``: the grammar, and in guided modes the rules),
 text the game writes by itself after a move (``autocomplete``), and the verdict on a finished
 answer (``verify``). It works on plain strings; a new task is one Python file with one
-``TextTask`` subclass, loaded like a game (``train.py game=path/to/my_task.py:MyTask``).
+``TextTask`` subclass, loaded like a game (``train.py game=path/to/my_task.py:MyTask``). A task
+may also offer its per-move rules compiled (``compiled_rules``; free-mode step tasks do), so
+that the game plays a whole batch's move in one call.
 
 ``TextGame`` does the rest: tokens, states, legal masks, observations and rewards. A state is
 ``BOS prompt SEP answer``; each move appends one character (``END`` finishes the answer) and
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -31,6 +34,22 @@ END = "$"
 """The character a task's grammar uses for "the answer ends here" (token ``EOS``)."""
 ALPHABET = "0123456789+-*/=,|()"
 """The characters every built-in task writes with: digits, operators and punctuation."""
+
+OVER, GOES_ON, REJECTED, FINISHED, DECLINED = 0, 1, 2, 3, 4
+"""What compiled rules (``TextTask.compiled_rules``) did with each row of a move: the game was
+already over (left as it was); the character is written and the legal mask set; written and
+rejected by an early verdict (verdict -1, mask all True); written where the answer had room,
+and the answer is finished (the game verifies it); not touched (the game plays it with the
+Python rules)."""
+
+
+class CompiledRules(Protocol):
+    """A task's per-move rules compiled for one game (``TextTask.compiled_rules``)."""
+
+    def apply_actions(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Plays ``actions`` (int64 ``[B]``) into the game's ``states`` in place, the whole batch
+        in one call; int8 ``[B]``: what happened to each row (``OVER`` ... ``DECLINED``)."""
+        ...
 
 
 class TextTask(ABC):
@@ -76,6 +95,13 @@ class TextTask(ABC):
         the ones its test splits ask."""
         return self.sample_prompts(n, rng)
 
+    def compiled_rules(self, chars: str) -> CompiledRules | None:
+        """The rules of a move (``autocomplete``, ``allowed_next``, ``early_verdict``) compiled
+        for a game with early verdicts whose token ``EOS + i`` is ``chars[i]``, so that the game
+        plays a batch's move in one call instead of game by game; None (the default) where the
+        task has none. Finished answers are still verified in Python."""
+        return None
+
     def hindsight(
         self, prompt: str, answer: str, rng: np.random.Generator
     ) -> tuple[str, str] | None:
@@ -110,9 +136,13 @@ class TextGame(Game):
     broken rule, so a mistake loses where it is made and the search sees it there. The
     verifier-hidden evaluation turns it off, so that its search learns nothing from the
     verifier, not even that an answer ended early.
+
+    ``compiled``: play moves with the task's compiled rules where it has them (with early
+    verdicts only; ``rules`` is None where the Python rules run); False keeps the Python rules,
+    the reference the compiled ones are tested against.
     """
 
-    def __init__(self, task: TextTask, *, early_verdicts: bool = True):
+    def __init__(self, task: TextTask, *, early_verdicts: bool = True, compiled: bool = True):
         if not isinstance(task, TextTask):
             raise TypeError(f"TextGame needs a TextTask, got {type(task).__name__}")
         self.task = task
@@ -130,6 +160,7 @@ class TextGame(Game):
         self._to_chars = {i: None for i in range(EOS)} | {EOS + i: c for i, c in enumerate(chars)}
         self._to_ids = {ord(c): EOS + i for i, c in enumerate(chars)}
         self._masks: dict[str, np.ndarray] = {}  # allowed characters -> legal mask
+        self.rules = task.compiled_rules(chars) if compiled and early_verdicts else None
         vocabulary = EOS + len(chars)
         length = 2 + task.max_prompt_length + task.max_answer_length
         self.spec = GameSpec(
@@ -246,7 +277,16 @@ class TextGame(Game):
 
     def _apply_actions(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         new = states.copy()
-        for i in np.flatnonzero(new["verdict"] == 0):
+        if self.rules is None:
+            rows = np.flatnonzero(new["verdict"] == 0)
+        else:  # one compiled call; the verifier judges finished answers, the Python rules
+            # play the rows the compiled ones decline (illegal actions, hand-made states)
+            status = self.rules.apply_actions(new, actions)
+            self.verifier_calls += int(np.count_nonzero(status == REJECTED))
+            for i in np.flatnonzero(status == FINISHED):
+                self._settle(new, i, *self._texts(new[i]))
+            rows = np.flatnonzero(status == DECLINED)
+        for i in rows:
             prompt, answer = self._texts(new[i])
             answer = self._write(new, i, answer, self.chars[int(actions[i]) - EOS])
             self._settle(new, i, prompt, answer)
