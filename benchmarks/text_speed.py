@@ -8,7 +8,9 @@ games.
    same network, one process (one torch thread, no Ray): without the cache at the first
    simulation count and games in lockstep, then with it at every pair of ``--simulations`` and
    ``--games``, each with the share of its games the search solved (fewer simulations play
-   faster and solve fewer: the trade self-play makes).
+   faster and solve fewer: the trade self-play makes). One more row plays with the task's
+   rules in Python (``TextGame(task, compiled=False)``) instead of its compiled ones
+   (``games/text/step_rules.py``, free-mode countdown and game24), at the first pair.
 2. The games played in (1) fill a replay buffer; the learner trains on it with batches of
    ``--batch`` single positions (``learner.whole_games=false``) and of whole games
    (``--whole-batch`` positions, ``learner.whole_games=true``), where the transformer reads a
@@ -65,16 +67,23 @@ class Variant:
     cache: bool
     simulations: int
     games: int
+    compiled: bool = True  # the task's compiled rules, where it has them
 
     @property
     def name(self) -> str:
-        return f"{self.simulations} sims, {self.games} games" + ("" if self.cache else ", no cache")
+        return (
+            f"{self.simulations} sims, {self.games} games"
+            + ("" if self.cache else ", no cache")
+            + ("" if self.compiled else ", Python rules")
+        )
 
 
 def variants(args: argparse.Namespace, simulations: list[int]) -> list[Variant]:
-    """Without the cache at the first pair, then with it at every pair."""
+    """Without the cache at the first pair, with the Python rules there, then with the cache
+    and compiled rules at every pair."""
     first = Variant(False, simulations[0], args.games[0])
-    return [first] + [Variant(True, s, g) for s in simulations for g in args.games]
+    python = Variant(True, simulations[0], args.games[0], compiled=False)
+    return [first, python] + [Variant(True, s, g) for s in simulations for g in args.games]
 
 
 def parse_args() -> argparse.Namespace:
@@ -124,6 +133,8 @@ def measure(game, config, network, variant: Variant, args, played: list) -> dict
         cheap_simulations=0,
     )
     search = dataclasses.replace(config.mcts, simulations=variant.simulations)
+    if not variant.compiled:
+        game = TextGame(game.task, compiled=False)
     worker = SelfPlayWorker(game, search, selfplay, make_evaluator(network, "cpu"), seed=0)
     warm = 0
     while warm < args.warmup_moves * variant.games:
