@@ -6,6 +6,7 @@ import json
 
 import pytest
 from conftest import benchmark_module
+from rich.console import Console
 
 from selfplay.checkpoint import save_checkpoint
 from selfplay.config import ConfigError, to_dict
@@ -51,3 +52,22 @@ def test_a_resumed_run_keeps_its_settings_and_its_curve(bench, tmp_path):
     curve = [{"generation": 3, "elapsed_s": 12.5}]
     (run_dir / bench.CURVE).write_text(json.dumps(curve))
     assert bench._earlier_curve(run_dir) == curve
+
+
+def test_the_report_shows_every_split_of_the_task(bench):
+    """A game24 report: its splits ("test", "tot") are the table's columns, the goal is on
+    the first."""
+    row = {"generation": 4, "elapsed_s": 30.0, "selfplay_games": 9, "selfplay_positions": 90,
+           "learner_steps": 50, "greedy_test": 0.125, "greedy_tot": 0.5,
+           "selfplay_solve_rate": 0.75, "loss": 1.5}  # fmt: skip
+    report = {"game": "game24", "splits": ["test", "tot"], "goal": 0.8,
+              "random_floor": {"test": 0.0, "tot": 0.01}, "problems_per_split": 100,
+              "history": [row], "goal_elapsed_s": None, "best_greedy_test": 0.125,
+              "stopped_because": "time limit", "parameters": 1000, "wall_s": 31.0,
+              "machine": {"cpus": 2, "load_avg_before": [0.5],
+                          "load_avg_after": [1.5]}}  # fmt: skip
+    console = Console(record=True, width=200)
+    bench.print_report(report, console)
+    text = console.export_text()
+    assert "random play: test 0.0%, tot 1.0%" in text and "12.5%" in text and "50.0%" in text
+    assert "80% not reached (best 12.5%)" in text

@@ -20,9 +20,23 @@ GAME24_CSV = Path(__file__).resolve().parents[2] / "shared" / "text" / "game24.c
 FIELDS = ("tokens", "length", "answer_start", "legal", "verdict")
 
 
-def pair(spec: str) -> tuple[TextGame, TextGame]:
-    """The game ``spec`` with its compiled rules, and the same task with the Python rules."""
-    fast = games.make(spec)
+class OneDigit(StepTask):
+    """Steps on one-digit numbers (``max_digits=1``, which no built-in task allows): every
+    number written meets the digit limit."""
+
+    name = "one_digit"
+
+    def __init__(self):
+        super().__init__(4, "free", 1, 9, 99)
+
+    def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
+        return ["1,2,3,4|24"] * n
+
+
+def pair(spec: str | StepTask) -> tuple[TextGame, TextGame]:
+    """The game ``spec`` (or a task) with its compiled rules, and the same task with the
+    Python rules."""
+    fast = games.make(spec) if isinstance(spec, str) else TextGame(spec)
     assert fast.rules is not None, spec
     return fast, TextGame(fast.task, compiled=False)
 
@@ -155,7 +169,7 @@ def test_compiled_rules_play_as_the_python_rules(spec):
          ["3,7,25,50,75,100|952", "1,2,3,4,5,6|719", "2,2,2,9,9,99|0", "5,5,5,5,5,5|625"]),
         # fewer numbers than k; zeros (division by zero); numbers too long to be written
         ("countdown@k=5,reject=dead_end", ["5,3|8", "1,1,1|3", "0,0,7,7,7|0", "0,9,3|0"]),
-        ("countdown@k=4,max_digits=1", ["1,2,3,4|24", "9,9,9,9|0", "12,3,4,5|7", "5,3|8"]),
+        (OneDigit(), ["1,2,3,4|24", "9,9,9,9|0", "12,3,4,5|7", "5,3|8"]),
         # results above 10**6 - 1, the bound of the solver that finds dead ends
         ("countdown@k=6,max_digits=7,reject=dead_end",
          ["1001,1000,2|1001002", "1001,1000,1000|1001", "999,999,3,2|1"]),

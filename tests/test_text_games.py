@@ -317,6 +317,11 @@ def test_game_options_are_parsed_and_checked():
         games.make("countdown@q=3")
     with pytest.raises(games.GameLoadError, match="name=value"):
         games.make("countdown@3")
+    # Too few digits for the prompt's numbers: refused, not an endless search for problems.
+    with pytest.raises(games.GameLoadError, match=r"max_digits must be an int >= 2.*up to 99"):
+        games.make("countdown@k=3,max_digits=1")
+    with pytest.raises(games.GameLoadError, match=r"max_digits must be an int >= 2.*up to 13"):
+        games.make(f"game24@data={GAME24_CSV},max_digits=1")
     with pytest.raises(games.GameLoadError, match="mode must be one of"):
         games.make("countdown@mode=fast")
 

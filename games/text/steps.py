@@ -67,6 +67,12 @@ class StepTask(TextTask):
         self.dead_ends = reject == "dead_end"
         if not isinstance(k, int) or not 2 <= k <= 6:
             raise ValueError(f"{self.name}: k (numbers per problem) must be 2..6, got {k!r}")
+        if not isinstance(max_digits, int) or max_digits < len(str(max_number)):
+            # Fewer digits than the prompt's numbers have: no problem could be drawn at all.
+            raise ValueError(
+                f"{self.name}: max_digits must be an int >= {len(str(max_number))} (problems "
+                f"have numbers up to {max_number}), got {max_digits!r}"
+            )
         self.k, self.mode, self.max_digits = k, mode, max_digits
         self.max_value = 10**max_digits - 1
         self.max_prompt_length = k * (len(str(max_number)) + 1) + len(str(max_target))
