@@ -136,3 +136,18 @@ def test_the_raw_policy_player_decodes_incrementally():
     rng = np.random.default_rng(0)
     final = decode(game, player.decoder, states, rng)
     assert game.is_terminal(final).all() and player.decoder.reused_tokens > 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_the_gpu_it_matches_the_cpu():
+    rng = np.random.default_rng(9)
+    rows = np.zeros((64, T), np.float32)
+    rows[:, :3] = rng.integers(1, V, (64, 3))
+    want = make_evaluator(_net(3), "cpu")
+    gpu = IncrementalEvaluator(_net(3), "cuda")
+    for _ in range(4):
+        got, expected = gpu(rows), want(rows)
+        np.testing.assert_allclose(got[0], expected[0], rtol=1e-2, atol=1e-2)  # TF32 allowed
+        np.testing.assert_allclose(got[1], expected[1], rtol=1e-2, atol=1e-2)
+        rows = _grow(rows, rng)
+    assert gpu.reused_tokens > 0
