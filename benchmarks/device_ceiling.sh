@@ -18,6 +18,9 @@ export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 $PY -c "import torch, numpy, numba, rich; print('torch', torch.__version__, 'numpy', numpy.__version__,
 'numba', numba.__version__, 'gpu', torch.cuda.get_device_name() if torch.cuda.is_available() else None)"
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv 2>/dev/null
+# The GPU-only checks (skipped on CPU machines): the evaluators on CUDA against the CPU.
+$PY -m pytest -q -p no:cacheprovider tests/test_model.py::test_evaluator_on_the_gpu_matches_the_cpu \
+  tests/test_incremental.py::test_on_the_gpu_it_matches_the_cpu 2>&1 | tail -n 3
 
 run() {  # name, game, pool size, then overrides
   local name=$1 game=$2 pool=$3
