@@ -11,10 +11,11 @@ import pytest
 
 import games
 from games.base import IllegalActionError
-from games.text.step_rules import MAX_NUMBERS, _reachable
+from games.text.step_rules import MAX_NUMBERS, _reachable, solvable
 from games.text.steps import StepTask, _available, _legal_steps
 from games.text.steps import _reachable as python_reachable
 from games.text.task import DECLINED, END, EOS, OVER, TextGame
+from games.text.verifier import solve_steps
 
 GAME24_CSV = Path(__file__).resolve().parents[2] / "shared" / "text" / "game24.csv"
 FIELDS = ("tokens", "length", "answer_start", "legal", "verdict")
@@ -191,6 +192,24 @@ def test_the_solver_matches_the_python_one():
         work[0, : len(numbers)] = numbers
         expected = python_reachable(numbers, target, limit)
         assert _reachable(work, len(numbers), target, limit) == expected, (numbers, target)
+
+
+@pytest.mark.parametrize("n", range(2, MAX_NUMBERS + 1))
+def test_batch_solvability_matches_solve_steps(n):
+    """``solvable``, the filter that draws countdown problems, decides what ``solve_steps``
+    decides, row by row."""
+    rng = np.random.default_rng(n)
+    rows = 300 if n <= 4 else 60
+    numbers = rng.integers(0, 100 if n <= 4 else 20, (rows, n))
+    targets = rng.integers(0, 200, rows)
+    for max_value in (99, 9999):
+        got = solvable(numbers, targets, max_value)
+        want = [solve_steps(list(r), int(t), max_value=max_value) is not None
+                for r, t in zip(numbers, targets, strict=True)]  # fmt: skip
+        assert got.tolist() == want
+    assert 0 < np.mean(want) < 1  # both answers occur
+    with pytest.raises(ValueError, match="non-negative numbers"):
+        solvable(-numbers, targets, 99)
 
 
 def test_illegal_actions_and_finished_games_are_played_as_in_python():

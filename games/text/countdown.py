@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from games.text.step_rules import solvable
 from games.text.steps import StepTask
-from games.text.verifier import solve_steps
 
 HELD_OUT_TARGETS = frozenset({14, 39, 41, 57, 62, 81, 87, 89, 96})
 TEST_SHARE = 50  # problems whose key % TEST_SHARE == 0 are test problems only
@@ -97,15 +97,16 @@ class Countdown(StepTask):
         self, n: int, rng: np.random.Generator, test: bool, held_out: bool, k: int | None = None
     ) -> list[str]:
         """``n`` solvable problems with ``k`` numbers (default ``self.k``); candidates are
-        drawn in bulk and filtered with NumPy before the (much slower) solver sees them."""
+        drawn in bulk, filtered by split with NumPy, then by the compiled solver."""
         prompts: list[str] = []
         while len(prompts) < n:
             numbers = rng.integers(MIN_NUMBER, MAX_NUMBER + 1, size=(4096, k or self.k))
             targets = rng.integers(MIN_TARGET, MAX_TARGET + 1, size=4096)
             keep = self._in_split(numbers, targets, test, held_out)
+            numbers, targets = numbers[keep], targets[keep]
+            keep = solvable(numbers, targets, self.max_value)  # compiled: the costly filter
             for row, target in zip(numbers[keep].tolist(), targets[keep].tolist(), strict=True):
-                if solve_steps(row, target, max_value=self.max_value) is not None:
-                    prompts.append(self.format_prompt(row, target))
-                    if len(prompts) == n:
-                        break
+                prompts.append(self.format_prompt(row, target))
+                if len(prompts) == n:
+                    break
         return prompts

@@ -182,6 +182,31 @@ def _reachable(work, n, target, limit):
 
 
 @numba.njit(cache=True)
+def _solvable(numbers, targets, limit, out):
+    """``solve_steps(row, target) is not None`` for each row of ``numbers`` [M, n] and its
+    target, values bounded by ``limit`` (as ``solve_steps`` bounds them), into ``out`` [M]."""
+    work = np.empty((MAX_NUMBERS, MAX_NUMBERS + 1), dtype=np.int64)
+    n = numbers.shape[1]
+    for row in range(numbers.shape[0]):
+        work[0, :n] = numbers[row]
+        out[row] = n >= 2 and _reachable(work, n, targets[row], limit)
+
+
+def solvable(numbers: np.ndarray, targets: np.ndarray, max_value: int) -> np.ndarray:
+    """bool ``[M]``: whether steps on each row of ``numbers`` (``[M, n]``, 2 <= n <= 6,
+    non-negative) can make its target (``[M]``), with results up to ``max_value``: what
+    ``verifier.solve_steps(row, target, max_value=max_value)`` decides, for a whole batch of
+    candidate problems in one compiled call."""
+    numbers = np.ascontiguousarray(numbers, dtype=np.int64)
+    if numbers.ndim != 2 or not 2 <= numbers.shape[1] <= MAX_NUMBERS or (numbers < 0).any():
+        raise ValueError(f"solvable needs non-negative numbers [M, 2..{MAX_NUMBERS}]")
+    out = np.empty(len(numbers), dtype=np.bool_)
+    _solvable(numbers, np.ascontiguousarray(targets, dtype=np.int64),
+              _step_limit(MAX_DIGITS, max_value), out)
+    return out
+
+
+@numba.njit(cache=True)
 def _write_number(text, at, x):
     """Writes the decimal digits of ``x`` >= 0 into ``text`` at ``at``; returns the end."""
     digits, rest = 1, x // 10
