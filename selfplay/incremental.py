@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from selfplay.mcts import Evaluator
-from selfplay.model import PolicyValueNet, make_evaluator
+from selfplay.model import PolicyValueNet, evaluation_mode, make_evaluator
 
 
 def decoding_evaluator(model: PolicyValueNet, device: str | torch.device = "cpu") -> Evaluator:
@@ -58,17 +58,11 @@ class IncrementalEvaluator:
         observations = np.ascontiguousarray(observations, dtype=np.float32)
         if len(observations) == 0:
             return np.zeros((0, self.model.spec.num_actions), np.float32), np.zeros(0, np.float32)
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.inference_mode():
-                return self._evaluate(observations)
-        finally:
-            if was_training:
-                self.model.train()
+        with evaluation_mode(self.model):
+            return self._evaluate(observations)
 
     def _evaluate(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ids, lengths = self.model.token_ids(torch.from_numpy(observations))
+        ids, lengths, _ = self.model.token_ids(torch.from_numpy(observations))
         ids_np, lengths_np = ids.numpy(), lengths.numpy()
         if self._weights_version() != self._weights:
             self._forget()

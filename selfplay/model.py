@@ -14,8 +14,9 @@ search masks them).
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -25,7 +26,13 @@ from torch import nn
 from games.base import GameSpec
 from selfplay.config import ModelConfig
 
-__all__ = ["PolicyValueNet", "count_parameters", "make_evaluator", "pick_device"]
+__all__ = [
+    "PolicyValueNet",
+    "count_parameters",
+    "evaluation_mode",
+    "make_evaluator",
+    "pick_device",
+]
 
 POLICY_PLANES = 2  # 1x1-conv planes feeding the policy head (AlphaZero: 2)
 VALUE_PLANES = 1  # 1x1-conv planes feeding the value head (AlphaZero: 1)
@@ -292,26 +299,27 @@ class PolicyValueNet(nn.Module):
         """Float token ids ``[B, T]`` -> the final hidden state at each row's last token."""
         if len(observations) == 0:
             return observations.new_zeros(0, self.config.channels)
-        ids, lengths = self.token_ids(observations)
-        longest = int(lengths.max())
+        ids, lengths, longest = self.token_ids(observations)
         ids = ids[:, :longest]
         hosts, host_of = _prefix_hosts(ids, ids != 0)
         return self.tower(self.stem(ids[hosts]), lengths - 1, host_of)
 
-    def token_ids(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def token_ids(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
         """A text network's observations ``[B, T]`` (float token ids, right-padded with 0) as
-        checked long ids ``[B, T]`` and the real tokens of each row ``[B]``; a ValueError names
-        an id outside the vocabulary, a row of padding only, or a token after padding."""
+        checked long ids ``[B, T]``, the real tokens of each row ``[B]`` and the most of any
+        row; a ValueError names an id outside the vocabulary, a row of padding only, or a token
+        after padding."""
         ids = observations.long()
         real = ids != 0
         lengths = real.sum(dim=1)
-        # One host sync for every check: min, max, the shortest row, and whether a real token
-        # follows padding anywhere.
-        low, high, shortest, gap = torch.stack(
+        # One host sync for every check and the cut: min, max, shortest and longest row, and
+        # whether a real token follows padding anywhere.
+        low, high, shortest, longest, gap = torch.stack(
             [
                 ids.min(),
                 ids.max(),
                 lengths.min(),
+                lengths.max(),
                 (real[:, 1:] & ~real[:, :-1]).any().long(),
             ]
         ).tolist()
@@ -332,7 +340,7 @@ class PolicyValueNet(nn.Module):
                 f"{self.spec.name}: a real token follows padding (token 0); padding must only "
                 "fill the end of a row"
             )
-        return ids, lengths
+        return ids, lengths, longest
 
     def new_cache(self, batch: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """Zeroed attention keys and values for ``extend``: ``[layers, batch, T, 2, W]``."""
@@ -412,16 +420,25 @@ def make_evaluator(
         x = torch.from_numpy(observations)
         if to_device:
             x = x.to(device, non_blocking=True)
-        was_training = model.training
-        if was_training:
-            model.eval()
-        try:
-            with torch.inference_mode():
-                logits, values = model(x)
-                logits, values = logits.float().cpu(), values.float().cpu()
-        finally:
-            if was_training:
-                model.train()
+        with evaluation_mode(model):
+            logits, values = model(x)
+            logits, values = logits.float().cpu(), values.float().cpu()
         return logits.numpy(), values.numpy()
 
     return evaluate
+
+
+@contextlib.contextmanager
+def evaluation_mode(model: nn.Module) -> Iterator[None]:
+    """The block runs ``model`` in evaluation mode without autograd; a model in training mode
+    (a learner's) is put back in training mode after, so BatchNorm's training statistics are
+    untouched."""
+    was_training = model.training
+    if was_training:
+        model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        if was_training:
+            model.train()

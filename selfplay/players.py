@@ -161,8 +161,9 @@ class NetworkPlayer:
         self.model = model
         self.spec = model.spec
         self.search_config = evaluation_config() if search_config is _DEFAULT else search_config
-        self.evaluator = make_evaluator(model, pick_device(str(device)))
-        self.decoder = decoding_evaluator(model, pick_device(str(device)))
+        device = pick_device(str(device))
+        self.evaluator = make_evaluator(model, device)
+        self.decoder = decoding_evaluator(model, device)
         if name is None:
             sims = 0 if self.search_config is None else self.search_config.simulations
             name = f"network/{sims}" if sims else "network/policy"

@@ -87,24 +87,21 @@ class Game24(StepTask):
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
         others = int(rng.binomial(n, self.other_targets)) if self.other_targets else 0
-        prompts = self._draw(n - others, rng, other_targets=False)
-        prompts += self._draw(others, rng, other_targets=True)
+        prompts = self._draw(n - others, rng, TARGET, TARGET)
+        prompts += self._draw(others, rng, *OTHER_TARGETS)
         rng.shuffle(prompts)
         return prompts
 
     def validation_prompts(self, n: int, rng: np.random.Generator) -> list[str]:
         """Training puzzles whose target is 24: the gate scores what the test asks."""
-        return self._draw(n, rng, other_targets=False)
+        return self._draw(n, rng, TARGET, TARGET)
 
-    def _draw(self, n: int, rng: np.random.Generator, other_targets: bool) -> list[str]:
+    def _draw(self, n: int, rng: np.random.Generator, low: int, high: int) -> list[str]:
+        """``n`` step-solvable puzzles outside the test split, targets drawn from low-high."""
         prompts = []
         while len(prompts) < n:
             numbers = tuple(sorted(int(x) for x in rng.integers(1, 14, 4)))
-            target = (
-                int(rng.integers(OTHER_TARGETS[0], OTHER_TARGETS[1] + 1))
-                if other_targets
-                else TARGET
-            )
+            target = low if low == high else int(rng.integers(low, high + 1))
             if numbers in self._test or not _step_solvable(numbers, target, self.max_value):
                 continue
             prompts.append(self.format_prompt(numbers, target))
