@@ -192,7 +192,7 @@ def _checkpoint_game(path: str, *, required: bool = True) -> str | None:
 
 def _eval_text(args: argparse.Namespace, game, console: Console) -> int:
     from selfplay.players import NetworkPlayer
-    from selfplay.text_eval import evaluate_text
+    from selfplay.text_eval import default_budget, evaluate_text
 
     if not Path(args.player).is_file():
         raise ValueError(f"text games are evaluated from a checkpoint; no file {args.player!r}")
@@ -200,22 +200,27 @@ def _eval_text(args: argparse.Namespace, game, console: Console) -> int:
     splits = args.splits or list(game.task.splits)
     prompts = {split: game.task.test_prompts(split, limit=args.limit) for split in splits}
     table = Table(title=f"{game.task.describe()}: share of held-out problems solved")
-    for column in ("split", "method", "problems", "solved", "verifier calls", "seconds"):
+    columns = ("split", "method", "problems", "solved", "verifier calls", "simulations", "seconds")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("split", "method") else "right")
+    sims = player.search_config.simulations
+    budget = default_budget(game, player.search_config) if args.budget is None else args.budget
     with console.status("evaluating") as status:
         scores = evaluate_text(
             game, player.evaluator, prompts, player.search_config,
             np.random.default_rng(args.seed), methods=args.methods,
             on_done=lambda s: status.update(f"done: {s.split} {s.method} {s.solved:.1%}"),
-            decoder=player.decoder,
+            decoder=player.decoder, budget=budget,
         )  # fmt: skip
     for s in scores:
         table.add_row(s.split, s.method, str(s.problems), f"{s.solved:.1%}",
-                      f"{s.verifier_calls:.1f}", f"{s.seconds:.1f}")  # fmt: skip
+                      f"{s.verifier_calls:.1f}", f"{s.simulations:.0f}",
+                      f"{s.seconds:.1f}")  # fmt: skip
     console.print(table)
     console.print(
-        f"searches: {player.search_config.simulations} simulations per token; best-of-N: N = "
-        "the mean verifier calls of search-verifier, sampled at temperature 1"
+        f"search-hidden: {sims} simulations per token; search-verifier: one tree per problem, "
+        f"rounds of {sims} simulations until an answer is accepted, {budget} at most; "
+        "best-of-N: N = the mean verifier calls of search-verifier, sampled at temperature 1"
     )
     if args.json:
         print(json.dumps({"game": game.source, "scores": [vars(s) for s in scores]}))
@@ -224,7 +229,7 @@ def _eval_text(args: argparse.Namespace, game, console: Console) -> int:
 
 def _answer(args: argparse.Namespace, console: Console) -> int:
     from selfplay.players import NetworkPlayer
-    from selfplay.text_eval import decode, search_answers
+    from selfplay.text_eval import decode, default_budget, solve_answers
 
     game = games.make(args.game or _checkpoint_game(args.checkpoint))
     if not game.spec.vocabulary_size:
@@ -233,7 +238,10 @@ def _answer(args: argparse.Namespace, console: Console) -> int:
     states = game.states_from_prompts(args.prompts)
     rng = np.random.default_rng(args.seed)
     greedy = decode(game, player.decoder, states, rng)
-    searched, calls = search_answers(game, player.evaluator, states, player.search_config, rng)
+    budget = default_budget(game, player.search_config) if args.budget is None else args.budget
+    searched, calls, _ = solve_answers(
+        game, player.evaluator, states, player.search_config, rng, budget=budget
+    )
     table = Table(title=f"{game.task.describe()}: answers of {args.checkpoint}")
     for column in ("problem", "by", "answer", "verdict"):
         table.add_column(column)
@@ -327,7 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("answer", help="a text game checkpoint's answers to your problems")
     p.add_argument("checkpoint", help="a run's checkpoint.pt")
     p.add_argument("prompts", nargs="+", help='problems as the game writes them, e.g. "3,7,25|46"')
-    p.add_argument("--simulations", type=int, default=64, help="search simulations per token")
+    p.add_argument(
+        "--simulations", type=int, default=64, help="search simulations per round (default 64)"
+    )
+    p.add_argument(
+        "--budget", type=int, default=None,
+        help="the search's simulations per problem at most (default: --simulations times the "
+        "longest answer)",
+    )  # fmt: skip
     p.add_argument("--game", default=None, help="game spec (default: the checkpoint's game)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(run=_answer)
@@ -347,7 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="text games: methods to run (all)",
     )  # fmt: skip
     p.add_argument("--sets", nargs="+", default=None, help="e.g. End-Easy Test_L2_R1 (all)")
-    p.add_argument("--simulations", type=int, default=100, help="search simulations per move")
+    p.add_argument(
+        "--simulations", type=int, default=100,
+        help="search simulations per move (text games: per token; per round in search-verifier)",
+    )  # fmt: skip
+    p.add_argument(
+        "--budget", type=int, default=None,
+        help="text games: search-verifier's simulations per problem at most "
+        "(default: --simulations times the longest answer)",
+    )  # fmt: skip
     p.add_argument("--policy", action="store_true", help="play the raw policy, no search")
     p.add_argument(
         "--cache",

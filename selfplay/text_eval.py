@@ -8,7 +8,10 @@ score alone says little about the network. We report, on the same problems:
    network (the verifier never runs during the search, and answers are not cut short at a
    wrong step); only the final answer is verified;
 3. ``search-verifier``: search with the verifier valuing terminal answers, with the number of
-   verifier calls it used (each distinct answer the search reached counts once per move);
+   verifier calls it used (each distinct answer the search reached counts once). It searches
+   one tree per problem from the first token until the tree holds an accepted answer or has
+   run its budget of simulations: a rejected answer is a lost branch, and the search turns to
+   others instead of committing to a token at a time (``solve_answers``);
 
 and the baselines ``random`` (uniformly random legal play) and ``best-of-N`` (N answers
 sampled from the network, solved if any is accepted) with N = the mean verifier calls of (3).
@@ -25,7 +28,7 @@ import numpy as np
 
 from games.text.task import TextGame
 from selfplay.arena import play_alone
-from selfplay.mcts import Evaluator, SearchConfig, search
+from selfplay.mcts import Evaluator, SearchConfig, Tree, search
 from selfplay.players import PolicyPlayer, RandomPlayer
 
 METHODS = ("greedy", "search-hidden", "search-verifier", "random", "best-of-N")
@@ -41,6 +44,7 @@ class TextScore:
     solved: float  # share of problems with an accepted answer
     verifier_calls: float  # per problem
     seconds: float
+    simulations: float = 0.0  # search simulations per problem (0 without search)
 
 
 def decode(
@@ -71,29 +75,96 @@ def greedy_solve_rates(
     }
 
 
+def _reached(tree: Tree) -> np.ndarray:
+    """bool ``[B, N]``: the terminal nodes (answers the game has judged) of each tree."""
+    return tree.terminal & (np.arange(tree.capacity)[None, :] < tree.num_nodes[:, None])
+
+
 def search_answers(
     game: TextGame,
     evaluator: Evaluator,
     states: np.ndarray,
     config: SearchConfig,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Plays every game to its end with a search per token (``config`` as given: use
-    ``terminal_values="network"`` to hide the verifier). Returns the final states and, per
-    game, the terminal answers the search valued with the verifier (0 when hidden)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Plays every game to its end with a search per token, committing to the chosen token
+    each time (``config`` as given: use ``terminal_values="network"`` to hide the verifier).
+    Returns the final states and, per game, the terminal answers the search valued with the
+    verifier (0 when hidden; an answer reached in the searches of several tokens counts for
+    each) and the simulations run."""
     states = states.copy()
     calls = np.zeros(len(states), dtype=np.int64)
+    simulations = np.zeros(len(states), dtype=np.int64)
     visible = config.terminal_values == "game"
     for _ in range(game.spec.max_game_length + 1):
         live = np.flatnonzero(~game.is_terminal(states))
         if len(live) == 0:
-            return states, calls
+            return states, calls, simulations
         out = search(game, states[live], evaluator, config, rng)
         if visible:
-            nodes = np.arange(out.tree.capacity)[None, :] < out.tree.num_nodes[:, None]
-            calls[live] += (out.tree.terminal & nodes).sum(axis=1)
+            calls[live] += _reached(out.tree).sum(axis=1)
+        simulations[live] += config.simulations
         states[live] = game.apply_actions(states[live], out.actions, check=False)
     raise RuntimeError(f"{game.spec.name}: answers still running after max_game_length steps")
+
+
+def solve_answers(
+    game: TextGame,
+    evaluator: Evaluator,
+    states: np.ndarray,
+    config: SearchConfig,
+    rng: np.random.Generator,
+    *,
+    budget: int,
+    batch: int = 256,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Searches one tree per problem from its first token, the verifier valuing terminal
+    answers, ``config.simulations`` simulations at a time until the tree holds an accepted
+    answer or has run ``budget`` simulations (PUCT, whatever ``config.algorithm``: the tree
+    grows across rounds).
+
+    Unlike ``search_answers`` it never commits to a token: a rejected answer backs up a loss
+    and the search turns to other branches, as a solver does. Returns the final states (the
+    accepted answer where one was found, else the end of the most visited path: a rejected
+    answer, or an unfinished one when no answer was reached), the verifier calls per problem
+    (the distinct answers its tree reached) and the simulations run. ``batch`` problems are
+    searched at once, which bounds the memory the trees take."""
+    if budget < 1:
+        raise ValueError(f"budget must be at least one simulation, got {budget}")
+    config = dataclasses.replace(config, algorithm="puct", terminal_values="game")
+    final = states.copy()
+    calls = np.zeros(len(states), dtype=np.int64)
+    simulations = np.zeros(len(states), dtype=np.int64)
+    open_rows = np.flatnonzero(~game.is_terminal(states))
+    for start in range(0, len(open_rows), batch):
+        live, tree, spent = open_rows[start : start + batch], None, 0
+        while len(live):
+            step = dataclasses.replace(config, simulations=min(config.simulations, budget - spent))
+            tree = search(game, states[live], evaluator, step, rng, tree=tree).tree
+            spent += step.simulations
+            reached = _reached(tree)
+            calls[live] = reached.sum(axis=1)
+            simulations[live] = spent
+            accepted = reached & (tree.leaf_value > 0)
+            done = accepted.any(axis=1) | (spent >= budget)
+            for i in np.flatnonzero(done):
+                final[live[i]] = tree.states[i, _answer_node(tree, i, accepted[i])]
+            live, tree = live[~done], tree.rows(~done)
+    return final, calls, simulations
+
+
+def _answer_node(tree: Tree, i: int, accepted: np.ndarray) -> int:
+    """Tree ``i``'s answer: its most visited accepted node, else the end of its most visited
+    path from the root."""
+    if accepted.any():
+        return int(np.flatnonzero(accepted)[np.argmax(tree.visits[i, accepted])])
+    node = 0
+    while not tree.terminal[i, node]:
+        children = tree.children[i, node]
+        if (children < 0).all():
+            break
+        node = int(children[np.argmax(np.where(children >= 0, tree.visits[i, children], -1))])
+    return node
 
 
 def best_of_n(
@@ -116,6 +187,12 @@ def best_of_n(
     return solved
 
 
+def default_budget(game: TextGame, config: SearchConfig) -> int:
+    """search-verifier's simulations per problem unless told: ``config.simulations`` per token
+    of the longest answer, the most a search per token (search-hidden) can spend."""
+    return config.simulations * game.spec.max_game_length
+
+
 def evaluate_text(
     game: TextGame,
     evaluator: Evaluator,
@@ -126,13 +203,16 @@ def evaluate_text(
     methods: Sequence[str] = METHODS,
     on_done: Callable[[TextScore], None] | None = None,
     decoder: Evaluator | None = None,
+    budget: int | None = None,
 ) -> list[TextScore]:
     """Every method in ``methods`` on every split of ``prompts`` (split name -> problems).
-    The searches use ``search_config`` (made deterministic by the caller); best-of-N needs
-    search-verifier before it, whose mean verifier calls set its N. ``decoder``: the same
-    network for the methods without search (default ``evaluator``; ``NetworkPlayer.decoder``
-    decodes faster)."""
+    The searches use ``search_config`` (made deterministic by the caller): search-hidden its
+    simulations per token, search-verifier rounds of that many up to ``budget`` simulations
+    per problem (default: ``default_budget``). Best-of-N needs search-verifier before it,
+    whose mean verifier calls set its N. ``decoder``: the same network for the methods without
+    search (default ``evaluator``; ``NetworkPlayer.decoder`` decodes faster)."""
     decoder = evaluator if decoder is None else decoder
+    budget = default_budget(game, search_config) if budget is None else budget
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}; methods: {', '.join(METHODS)}")
@@ -142,22 +222,21 @@ def evaluate_text(
         calls_per_problem = math.nan
         for method in methods:
             start = time.perf_counter()
-            calls = np.ones(len(states))
+            calls, simulations = np.ones(len(states)), np.zeros(len(states))
             if method == "greedy":
                 final = decode(game, decoder, states, rng)
             elif method == "random":
                 final = decode(game, None, states, rng)
-            elif method.startswith("search"):
-                hidden = method == "search-hidden"
-                config = dataclasses.replace(
-                    search_config, terminal_values="network" if hidden else "game"
+            elif method == "search-hidden":
+                config = dataclasses.replace(search_config, terminal_values="network")
+                # No answer may end early either, as that would betray a mistake.
+                played = game.without_early_verdicts()
+                final, _, simulations = search_answers(played, evaluator, states, config, rng)
+            elif method == "search-verifier":
+                final, calls, simulations = solve_answers(
+                    game, evaluator, states, search_config, rng, budget=budget
                 )
-                # Hidden: no answer may end early either, as that would betray a mistake.
-                played = game.without_early_verdicts() if hidden else game
-                final, used = search_answers(played, evaluator, states, config, rng)
-                if not hidden:
-                    calls = used.astype(float)
-                    calls_per_problem = float(calls.mean())
+                calls_per_problem = float(calls.mean())
             else:  # best-of-N with the verifier calls of search-verifier
                 if math.isnan(calls_per_problem):
                     raise ValueError("best-of-N takes its N from search-verifier: run it first")
@@ -168,7 +247,7 @@ def evaluate_text(
                 solved = game.returns(final)[:, 0] > 0
             score = TextScore(
                 split, method, len(states), float(solved.mean()), float(calls.mean()),
-                time.perf_counter() - start,
+                time.perf_counter() - start, float(simulations.mean()),
             )  # fmt: skip
             scores.append(score)
             if on_done is not None:

@@ -20,6 +20,7 @@ from selfplay.text_eval import (
     evaluate_text,
     greedy_solve_rates,
     search_answers,
+    solve_answers,
 )
 
 
@@ -70,15 +71,69 @@ def test_search_with_the_verifier_counts_its_calls():
     config = SearchConfig(simulations=24, dirichlet_fraction=0.0, temperature=0.0)
     rng = np.random.default_rng(0)
     uniform = uniform_evaluator(game.spec.num_actions)
-    final, calls = search_answers(game, uniform, states, config, rng)
+    final, calls, sims = search_answers(game, uniform, states, config, rng)
     searched = (game.returns(final)[:, 0] > 0).mean()
     randomly = (game.returns(decode(game, None, states, rng))[:, 0] > 0).mean()
     assert searched > randomly + 0.2  # the verifier at the leaves finds answers
     assert (calls > 0).all()
+    assert (sims % 24 == 0).all() and (sims >= 24).all()  # one search of 24 per token
     hidden = SearchConfig(simulations=24, dirichlet_fraction=0.0, temperature=0.0,
                           terminal_values="network")  # fmt: skip
-    final, calls = search_answers(game, uniform, states, hidden, rng)
+    final, calls, _ = search_answers(game, uniform, states, hidden, rng)
     assert (calls == 0).all() and game.is_terminal(final).all()
+
+
+def test_solving_search_turns_to_other_branches_after_a_rejection():
+    """With a network that knows nothing, a search per token commits to tokens and solves few
+    problems; one tree per problem searched until an answer is accepted solves them all, with
+    as many simulations and verifier calls."""
+    game = games.make("countdown@k=3,mode=guided")
+    states = game.states_from_prompts(game.task.test_prompts("seen", limit=32))
+    config = SearchConfig(simulations=24, dirichlet_fraction=0.0, temperature=0.0)
+    uniform = uniform_evaluator(game.spec.num_actions)
+    budget = 24 * game.spec.max_game_length
+    per_token, token_calls, token_sims = search_answers(
+        game, uniform, states, config, np.random.default_rng(0)
+    )
+    final, calls, sims = solve_answers(
+        game, uniform, states, config, np.random.default_rng(0), budget=budget
+    )
+    solved = game.returns(final)[:, 0] > 0
+    assert solved.mean() > (game.returns(per_token)[:, 0] > 0).mean() + 0.3
+    assert sims.mean() < token_sims.mean() * 1.5 and calls.mean() < token_calls.mean() * 1.5
+    # It stops at the first accepted answer, in rounds of config.simulations.
+    assert (sims[solved] < budget).all() and (sims % 24 == 0).all()
+    for i in np.flatnonzero(solved)[:5]:
+        assert game.explain(final, i).accepted
+    # Searching the problems in small batches changes nothing.
+    again = solve_answers(
+        game, uniform, states, config, np.random.default_rng(0), budget=budget, batch=5
+    )
+    np.testing.assert_array_equal(again[0], final)
+    np.testing.assert_array_equal(again[1], calls)
+    np.testing.assert_array_equal(again[2], sims)
+
+
+def test_solving_search_keeps_to_its_budget():
+    game = games.make("countdown@k=3")
+    states = game.states_from_prompts(game.task.test_prompts("seen", limit=6))
+    config = SearchConfig(simulations=4, dirichlet_fraction=0.0, temperature=0.0)
+    oracle = oracle_evaluator(game)
+    final, calls, sims = solve_answers(
+        game, oracle, states, config, np.random.default_rng(0), budget=3
+    )
+    # Three simulations reach no answer: each problem ends on its most visited path, the
+    # first three characters of the oracle's answer, unfinished.
+    assert (sims == 3).all() and (calls == 0).all() and not game.is_terminal(final).any()
+    for i, prompt in enumerate(game.task.test_prompts("seen", limit=6)):
+        numbers, target = StepTask.parse_prompt(prompt)
+        solution = solve_steps(list(numbers), target, max_value=game.task.max_value)
+        assert game.answer(final, i) == solution[:3]
+    solved, _, _ = solve_answers(game, oracle, states, config, np.random.default_rng(0),
+                                 budget=1000)  # fmt: skip
+    assert (game.returns(solved)[:, 0] == 1).all()
+    with pytest.raises(ValueError, match="budget"):
+        solve_answers(game, oracle, states, config, np.random.default_rng(0), budget=0)
 
 
 def test_hidden_terminal_values_come_from_the_network():
@@ -123,7 +178,10 @@ def test_evaluate_text_reports_every_method(countdown3):
     assert len(scores) == 10
     for split in prompts:
         assert by[split, "greedy"].solved == 1.0
+        assert by[split, "greedy"].simulations == 0
         assert by[split, "search-hidden"].verifier_calls == 1.0
+        assert by[split, "search-hidden"].simulations >= 8 * 10  # 8 per token, >= 10 tokens
+        assert 0 < by[split, "search-verifier"].simulations <= 8 * game.spec.max_game_length
         n = math.ceil(by[split, "search-verifier"].verifier_calls)
         assert by[split, "best-of-N"].verifier_calls == n
         assert by[split, "random"].solved < 0.5

@@ -98,6 +98,10 @@ class Tree:
                 grown[field.name] = np.pad(array, pad, constant_values=fill)
         return Tree(**grown)
 
+    def rows(self, index: np.ndarray) -> Tree:
+        """The trees of ``index`` (positions or a boolean mask over the B trees), copied."""
+        return Tree(**{f.name: getattr(self, f.name)[index] for f in dataclasses.fields(self)})
+
     def advance(self, actions: np.ndarray) -> Tree:
         """The subtrees under ``actions`` (int ``[B]``) as new trees, for reuse at the next
         move; a tree whose action was never expanded comes back empty."""
