@@ -32,6 +32,7 @@ from selfplay.mcts import Evaluator, SearchConfig, Tree, search
 from selfplay.players import PolicyPlayer, RandomPlayer
 
 METHODS = ("greedy", "search-hidden", "search-verifier", "random", "best-of-N")
+TREE_BYTES = 1 << 29  # what solve_answers' trees may take at once (growing them copies them)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +117,7 @@ def solve_answers(
     rng: np.random.Generator,
     *,
     budget: int,
-    batch: int = 256,
+    batch: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Searches one tree per problem from its first token, the verifier valuing terminal
     answers, ``config.simulations`` simulations at a time until the tree holds an accepted
@@ -128,9 +129,14 @@ def solve_answers(
     accepted answer where one was found, else the end of the most visited path: a rejected
     answer, or an unfinished one when no answer was reached), the verifier calls per problem
     (the distinct answers its tree reached) and the simulations run. ``batch`` problems are
-    searched at once, which bounds the memory the trees take."""
+    searched at once (default: as many as fit ``TREE_BYTES`` at the full budget, at most 256),
+    which bounds the memory the trees take."""
     if budget < 1:
         raise ValueError(f"budget must be at least one simulation, got {budget}")
+    if batch is None:
+        # Per node: children (int32), prior (float64) and legal (bool) per action, the state.
+        node_bytes = game.spec.num_actions * 13 + game.state_dtype.itemsize + 32
+        batch = int(np.clip(TREE_BYTES // (node_bytes * (budget + 1)), 1, 256))
     config = dataclasses.replace(config, algorithm="puct", terminal_values="game")
     final = states.copy()
     calls = np.zeros(len(states), dtype=np.int64)
