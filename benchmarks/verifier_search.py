@@ -48,8 +48,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("checkpoint", help="a text game run's checkpoint.pt")
     parser.add_argument(
         "--game", required=True,
-        help="the game to evaluate on, e.g. countdown@k=4: the plain rules, whatever options "
-        "the run trained with (reject=dead_end, min_k)",
+        help="the game to evaluate on, e.g. countdown@k=4 (played as selfplay eval plays it: "
+        "without reject=dead_end)",
     )  # fmt: skip
     parser.add_argument("--splits", nargs="+", default=None, help="test splits (all)")
     parser.add_argument("--limit", type=int, default=300, help="problems per split (300)")
@@ -81,7 +81,7 @@ def _row(split, method, budget, solved, calls, sims, seconds) -> dict:
 def run(args: argparse.Namespace, console: Console) -> dict:
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
-    game = games.make(args.game)
+    game = games.make(args.game).for_evaluation()
     player = NetworkPlayer.from_checkpoint(args.checkpoint, game, simulations=args.simulations)
     config = player.search_config
     rows = []

@@ -196,6 +196,7 @@ def _eval_text(args: argparse.Namespace, game, console: Console) -> int:
 
     if not Path(args.player).is_file():
         raise ValueError(f"text games are evaluated from a checkpoint; no file {args.player!r}")
+    game = game.for_evaluation()  # e.g. without reject=dead_end, which would guide the search
     player = NetworkPlayer.from_checkpoint(args.player, game, simulations=args.simulations)
     splits = args.splits or list(game.task.splits)
     prompts = {split: game.task.test_prompts(split, limit=args.limit) for split in splits}
@@ -223,7 +224,8 @@ def _eval_text(args: argparse.Namespace, game, console: Console) -> int:
         "best-of-N: N = the mean verifier calls of search-verifier, sampled at temperature 1"
     )
     if args.json:
-        print(json.dumps({"game": game.source, "scores": [vars(s) for s in scores]}))
+        rows = [vars(s) for s in scores]
+        print(json.dumps({"game": game.source, "rules": game.task.describe(), "scores": rows}))
     return 0
 
 
@@ -234,6 +236,7 @@ def _answer(args: argparse.Namespace, console: Console) -> int:
     game = games.make(args.game or _checkpoint_game(args.checkpoint))
     if not game.spec.vocabulary_size:
         raise ValueError(f"{game.spec.name} is not a text game; `selfplay play` plays board games")
+    game = game.for_evaluation()
     player = NetworkPlayer.from_checkpoint(args.checkpoint, game, simulations=args.simulations)
     states = game.states_from_prompts(args.prompts)
     rng = np.random.default_rng(args.seed)

@@ -559,3 +559,22 @@ def test_dead_ends_lose_at_the_first_character_no_accepted_answer_follows():
         games.make("countdown@k=3,mode=guided,reject=dead_end")
     with pytest.raises(ValueError, match="reject must be one of"):
         games.make("countdown@k=3,reject=plan")
+
+
+def test_evaluations_play_without_dead_end_rejections():
+    """``for_evaluation`` drops reject=dead_end (a solver's hints to the search) and keeps
+    everything else: the spec, the test problems and the verdicts on finished answers."""
+    trained = games.make("countdown@k=3,reject=dead_end")
+    game = trained.for_evaluation()
+    assert game.spec == trained.spec and game.source == trained.source
+    assert game.task.test_prompts("seen", limit=20) == trained.task.test_prompts("seen", limit=20)
+    assert trained.task.dead_ends  # the training game is left as it was
+    dead_end = type_answer(game, "3,7,25|46", "25+7=32,")  # a valid step; 46 is out of reach
+    assert not game.is_terminal(dead_end)[0]
+    assert type_answer(trained, "3,7,25|46", "25+7=32,")["verdict"][0] == -1
+    for answer, verdict in (("7*3=21,25+21=46", 1), ("25+7=32,32+3=35", -1)):
+        for g in (game, trained):
+            assert g.returns(type_answer(g, "3,7,25|46", answer + END))[0, 0] == verdict
+    plain = games.make("countdown@k=3")
+    assert plain.for_evaluation() is plain
+    assert games.make("game24@other_targets=0.5").for_evaluation().task.other_targets == 0.5

@@ -20,6 +20,7 @@ either way; only what the search learns along the way differs.
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 from collections import Counter
@@ -78,6 +79,16 @@ class StepTask(TextTask):
         self.max_prompt_length = k * (len(str(max_number)) + 1) + len(str(max_target))
         # Every step: operand, operator, operand, "=", result, then "," or END.
         self.max_answer_length = (k - 1) * (3 * max_digits + 3)
+
+    def for_evaluation(self) -> StepTask:
+        """Without ``reject=dead_end``: a solver's early rejections would steer an evaluation's
+        search with the verifier (and cut short the answers it shows). Finished answers get the
+        same verdicts either way."""
+        if not self.dead_ends:
+            return self
+        task = copy.copy(self)
+        task.dead_ends = False
+        return task
 
     def describe(self) -> str:
         dead_ends = " (dead ends lose)" if self.dead_ends else ""

@@ -102,6 +102,11 @@ class TextTask(ABC):
         task has none. Finished answers are still verified in Python."""
         return None
 
+    def for_evaluation(self) -> TextTask:
+        """The task as evaluations play it: the same problems and verdicts on finished answers,
+        without the options that only shape self-play's search (default: the task itself)."""
+        return self
+
     def hindsight(
         self, prompt: str, answer: str, rng: np.random.Generator
     ) -> tuple[str, str] | None:
@@ -348,6 +353,16 @@ class TextGame(Game):
         if finished:
             return self.task.verify(prompt, answer.removesuffix(END))
         return self.task.early_verdict(prompt, answer) if self.early_verdicts else None
+
+    def for_evaluation(self) -> TextGame:
+        """This game as evaluations play it (``TextTask.for_evaluation``): the same spec and
+        tokens; itself when the task has nothing to drop."""
+        task = self.task.for_evaluation()
+        if task is self.task:
+            return self
+        game = TextGame(task, early_verdicts=self.early_verdicts)
+        game.source = getattr(self, "source", None)
+        return game
 
     def without_early_verdicts(self) -> TextGame:
         """The same game (same spec and tokens) where only finished answers are verified."""
