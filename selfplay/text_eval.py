@@ -153,6 +153,8 @@ def solve_answers(
             simulations[live] = spent
             accepted = reached & (tree.leaf_value > 0)
             done = accepted.any(axis=1) | (spent >= budget)
+            if not done.any():
+                continue  # the same trees search on (``rows`` would copy them all)
             for i in np.flatnonzero(done):
                 final[live[i]] = tree.states[i, _answer_node(tree, i, accepted[i])]
             live, tree = live[~done], tree.rows(~done)
