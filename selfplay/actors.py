@@ -17,6 +17,7 @@ from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 
 import games
 from selfplay.config import RayConfig, RunConfig, from_dict, to_dict
+from selfplay.incremental import decoding_evaluator
 from selfplay.model import PolicyValueNet, make_evaluator
 from selfplay.replay import GameRecord
 from selfplay.worker import SelfPlayWorker
@@ -53,7 +54,7 @@ class SelfPlayActor:
         self.model = PolicyValueNet(self.game.spec, run.model).to(self.device).eval()
         self.worker = SelfPlayWorker(
             self.game, run.mcts, run.selfplay, make_evaluator(self.model, self.device),
-            seed=seed, worker_id=worker_id,
+            seed=seed, worker_id=worker_id, decoder=decoding_evaluator(self.model, self.device),
         )  # fmt: skip
         self.version = -1
 
@@ -62,7 +63,10 @@ class SelfPlayActor:
         if version > self.version:
             self.model.load_state_dict(weights)
             self.version = version
-            self.worker.set_evaluator(make_evaluator(self.model, self.device), version)
+            self.worker.set_evaluator(
+                make_evaluator(self.model, self.device), version,
+                decoding_evaluator(self.model, self.device),
+            )  # fmt: skip
         return self.version
 
     def play(self, min_games: int) -> tuple[list[GameRecord], dict[str, float]]:
@@ -141,8 +145,9 @@ class WorkerPool:
 
     @property
     def waiting(self) -> int:
-        """Games played among the records not yet collected (hindsight twins are not)."""
-        return sum(not r.hindsight for r in self._records)
+        """Games played among the records not yet collected (not counting hindsight twins or
+        sampled answers)."""
+        return sum(r.played for r in self._records)
 
     def poll(self) -> int:
         """Takes in the ``play`` calls that have finished, without waiting, and starts the
@@ -170,7 +175,7 @@ class WorkerPool:
         else:
             self._records.extend(games_done)
             self._stats.append(worker_stats)
-            games = sum(not r.hindsight for r in games_done)
+            games = sum(r.played for r in games_done)
         self._pending[self.actors[worker_id].play.remote(self._per_call)] = worker_id
         return games
 

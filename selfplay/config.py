@@ -113,6 +113,14 @@ class SelfPlayConfig:
     each lost game also gives a won twin, the problem its answer did solve, with the moves as
     policy targets (hindsight experience replay). The planning mistakes that lose most games
     become examples of plans that work."""
+    answer_samples: int = 0
+    """Text games: for each game played, this many answers sampled from the network alone
+    (temperature 1, no search) under the rules evaluations play by (``for_evaluation``, only
+    finished answers verified), each kept as one position, the finished answer, with the
+    verifier's verdict as its value target and no policy target. Self-play's finished answers
+    are nearly all right (a wrong step loses before the answer ends, ``reject=dead_end`` ends
+    hopeless ones sooner still), so without these the value head never learns to tell a wrong
+    answer from a right one: they train it as a verifier, the one ``search-hidden`` uses."""
     cheap_simulations: int = 0
     """Playout cap randomization (KataGo): when > 0, a move is searched with mcts.simulations
     only with probability full_search_share (the same draw for the whole batch) and with this
@@ -129,6 +137,9 @@ class SelfPlayConfig:
             self,
             {
                 f"workers must be >= 0, got {self.workers}": self.workers >= 0,
+                f"answer_samples must be >= 0, got {self.answer_samples}": (
+                    self.answer_samples >= 0
+                ),
                 f"cheap_simulations must be >= 0, got {self.cheap_simulations}": (
                     self.cheap_simulations >= 0
                 ),

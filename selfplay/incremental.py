@@ -67,7 +67,17 @@ class IncrementalEvaluator:
         if self._weights_version() != self._weights:
             self._forget()
         source, cached = self._match(ids_np, lengths_np)
-        cache = self._reuse(source)
+        asked = None  # where the rows asked for sit in the batch that runs
+        if self._in_place(source):
+            # The previous call's rows run again where they are: each row asked for in its
+            # source's place, the others on their last token. The cache need not move.
+            asked = source
+            full_ids, full_lengths = self._ids.copy(), self._lengths.copy()
+            full_ids[source], full_lengths[source] = ids_np, lengths_np
+            ids_np, lengths_np, cached = full_ids, full_lengths, self._lengths
+            ids, cache = torch.from_numpy(ids_np), self._cache
+        else:
+            cache = self._reuse(source)
         # A row runs from its first uncached token; one with nothing new runs its last again.
         start = np.minimum(cached, lengths_np - 1)
         news = lengths_np - start
@@ -79,7 +89,19 @@ class IncrementalEvaluator:
         self._ids, self._lengths, self._cache = ids_np, lengths_np, cache
         self.reused_tokens += int(start.sum())
         self.computed_tokens += int(news.sum())
-        return logits.float().cpu().numpy(), values.float().cpu().numpy()
+        logits, values = logits.float().cpu().numpy(), values.float().cpu().numpy()
+        return (logits, values) if asked is None else (logits[asked], values[asked])
+
+    def _in_place(self, source: np.ndarray) -> bool:
+        """Whether the rows asked for can run in their sources' places in the cache: each
+        extends a different row of the previous call, and they are at least half of its rows
+        (else the cache is compacted, one copy, rather than carry the rows no longer asked
+        for). Decoding asks for the rows still writing, fewer as answers end."""
+        return (
+            bool((source >= 0).all())
+            and 2 * len(source) >= len(self._lengths)
+            and len(np.unique(source)) == len(source)
+        )
 
     def _forget(self) -> None:
         self._ids = self._ids[:0]
@@ -93,11 +115,15 @@ class IncrementalEvaluator:
         source = np.full(len(ids), -1, np.int64)
         cached = np.zeros(len(ids), np.int64)
         for length in np.unique(self._lengths)[::-1]:  # longest first
-            old = np.flatnonzero(self._lengths == length)
-            index = {self._ids[j, :length].tobytes(): j for j in old}
+            # Equal rows (samples of one problem) each keep a source of their own where the
+            # previous call had as many, first to first, so that the cache can stay in place.
+            index: dict[bytes, list[int]] = {}
+            for j in np.flatnonzero(self._lengths == length)[::-1]:
+                index.setdefault(self._ids[j, :length].tobytes(), []).append(int(j))
             for i in np.flatnonzero((lengths >= length) & (cached == 0)):
-                j = index.get(ids[i, :length].tobytes())
-                if j is not None:
+                sources = index.get(ids[i, :length].tobytes())
+                if sources:
+                    j = sources.pop() if len(sources) > 1 else sources[0]
                     source[i], cached[i] = j, length
         return source, cached
 
@@ -105,6 +131,8 @@ class IncrementalEvaluator:
         """The cache for the new rows: row ``source[i]`` of the previous cache, or zeros."""
         if len(source) == len(self._lengths) and (source == np.arange(len(source))).all():
             return self._cache  # the same rows in the same order: nothing to move
+        if (source >= 0).all():  # e.g. the rows left when some answers ended: one gather
+            return self._cache.index_select(1, torch.from_numpy(source).to(self.device))
         cache = self.model.new_cache(len(source), self.device)
         found = np.flatnonzero(source >= 0)
         if len(found):

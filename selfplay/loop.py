@@ -240,7 +240,7 @@ def _learn(
 
 
 def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, float]:
-    played = [r for r in records if not r.hindsight]
+    played = [r for r in records if r.played]
     positions = sum(r.length for r in played)
     metrics = {
         "selfplay/games_per_s": len(played) / seconds,
@@ -254,7 +254,10 @@ def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, flo
     }
     if played and len(played[0].returns) == 1:  # one-player games: how often self-play wins
         metrics["selfplay/solve_rate"] = float(np.mean([r.returns[0] > 0 for r in played]))
-        metrics["selfplay/hindsight_share"] = (len(records) - len(played)) / len(played)
+        metrics["selfplay/hindsight_share"] = sum(r.hindsight for r in records) / len(played)
+        sampled = [r.returns[0] > 0 for r in records if r.sampled]
+        if sampled:  # the network alone, sampling at temperature 1 (``answer_samples``)
+            metrics["selfplay/sampled_solve_rate"] = float(np.mean(sampled))
     if stats:  # rates over the whole generation's wall time, all workers together
         metrics["selfplay/simulations_per_s"] = sum(s["simulations"] for s in stats) / seconds
         metrics["selfplay/evaluator_batch"] = sum(s["evaluator_positions"] for s in stats) / max(
@@ -276,7 +279,7 @@ def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, flo
 def _log(writer, console: Console, generation: int, metrics: dict, records: list[GameRecord], game):
     for key, value in metrics.items():
         writer.add_scalar(key, value, generation)
-    first_moves = [int(r.actions[0]) for r in records if r.length and not r.hindsight]
+    first_moves = [int(r.actions[0]) for r in records if r.played]
     if first_moves:
         writer.add_histogram("selfplay/first_move", np.array(first_moves), generation,
                              bins=np.arange(game.spec.num_actions + 1) - 0.5)  # fmt: skip
@@ -287,7 +290,7 @@ def _log(writer, console: Console, generation: int, metrics: dict, records: list
         score = metrics.get("arena/score", metrics.get("arena/solve_rate", float("nan")))
         arena = f"  arena {score:.2f} {verdict} (best: gen {int(metrics['arena/best_generation'])})"
     console.print(
-        f"gen {generation:4d}  games {sum(not r.hindsight for r in records):5d}  "
+        f"gen {generation:4d}  games {sum(r.played for r in records):5d}  "
         f"positions/s {metrics['selfplay/positions_per_s']:8.1f}  "
         f"replay {int(metrics['replay/size']):7d}  loss {loss:.4f}{arena}",
         highlight=False,

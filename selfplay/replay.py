@@ -39,6 +39,7 @@ class GameRecord:
     returns: np.ndarray  # float32 [P] the final returns
     weights_version: int  # the network version that played the game's first move
     hindsight: bool = False  # relabelled from a lost game (``Game.hindsight``), not played
+    sampled: bool = False  # an answer the network wrote alone (``selfplay.answer_samples``)
 
     def __post_init__(self) -> None:
         t = len(self.values)
@@ -57,6 +58,11 @@ class GameRecord:
             raise ValueError(f"invalid GameRecord with {t} values: " + "; ".join(problems))
 
     @property
+    def played(self) -> bool:
+        """Whether self-play played this game (not a hindsight twin or a sampled answer)."""
+        return not (self.hindsight or self.sampled)
+
+    @property
     def length(self) -> int:
         """Plies T (= positions the game gives the buffer)."""
         return len(self.values)
@@ -72,6 +78,7 @@ class GameRecord:
         weights_version: int = 0,
         discount: float = 1.0,
         hindsight: bool = False,
+        sampled: bool = False,
     ) -> GameRecord:
         """A record from per-ply data (lists of rows or stacked arrays) and the final returns
         ``[P]``; each ply's value is the return of the player who was to move there, times
@@ -93,6 +100,7 @@ class GameRecord:
             returns=returns,
             weights_version=int(weights_version),
             hindsight=hindsight,
+            sampled=sampled,
         )
 
 

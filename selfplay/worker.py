@@ -17,15 +17,18 @@ import time
 import numpy as np
 
 from games.base import Game
+from games.text.task import TextGame
+from selfplay.arena import play_alone
 from selfplay.cache import EvaluationCache
 from selfplay.config import SelfPlayConfig
 from selfplay.mcts import Evaluator, SearchConfig, Tree, search
 from selfplay.mcts.common import choose_actions
+from selfplay.players import PolicyPlayer
 from selfplay.replay import GameRecord
 
 _COUNTS = ("moves", "simulations", "games", "positions", "evaluator_calls", "evaluator_positions",
-           "cache_hits", "hindsight_games")  # fmt: skip
-_SECONDS = ("seconds", "search_seconds", "evaluator_seconds")
+           "cache_hits", "hindsight_games", "sampled_answers")  # fmt: skip
+_SECONDS = ("seconds", "search_seconds", "evaluator_seconds", "sample_seconds")
 
 
 class SelfPlayWorker:
@@ -37,6 +40,9 @@ class SelfPlayWorker:
     the most visited actions by Gumbel noise + logit + sigma(q); its exploration is that noise
     (``gumbel_scale``), so ``temperature_moves`` does not apply. Root noise comes from
     ``search_config`` as it is.
+
+    ``decoder``: the same network, to sample answers with (``selfplay.answer_samples``) one
+    token per step; an ``IncrementalEvaluator`` decodes faster (default: ``evaluator``).
     """
 
     def __init__(
@@ -48,6 +54,7 @@ class SelfPlayWorker:
         seed: int,
         worker_id: int = 0,
         weights_version: int = 0,
+        decoder: Evaluator | None = None,
     ):
         if selfplay_config.games_per_worker < 1:
             raise ValueError(
@@ -75,6 +82,7 @@ class SelfPlayWorker:
         )
         self.rng = np.random.default_rng([seed, worker_id])
         self.evaluator = evaluator
+        self.decoder = evaluator if decoder is None else decoder
         self._cache = (
             EvaluationCache(self._timed_evaluator) if selfplay_config.cache_evaluations else None
         )
@@ -90,16 +98,31 @@ class SelfPlayWorker:
         # Text games also keep each finished answer, with an empty policy target, so the
         # network learns to value answers: the verifier-hidden search relies on that.
         self._keep_final = game.spec.vocabulary_size > 0
+        self.answer_samples = selfplay_config.answer_samples
+        if self.answer_samples and not isinstance(game, TextGame):
+            raise ValueError(
+                f"selfplay.answer_samples is for text games; {game.spec.name} is not one"
+            )
+        # The rules search-hidden plays by: the answers it values are finished ones.
+        self._judge = (
+            game.for_evaluation().without_early_verdicts() if self.answer_samples else None
+        )
+        self._problems = self.states.copy()  # each slot's game as it began
+        self._finished_problems: list[np.ndarray] = []  # to sample answers to, in ``play``
         self._reset_stats()
 
     @property
     def batch_size(self) -> int:
         return len(self.states)
 
-    def set_evaluator(self, evaluator: Evaluator, version: int) -> None:
-        """Plays the next moves with ``evaluator`` (network ``version``). The search trees
-        kept from earlier moves hold the old network's numbers, so they are dropped."""
+    def set_evaluator(
+        self, evaluator: Evaluator, version: int, decoder: Evaluator | None = None
+    ) -> None:
+        """Plays the next moves with ``evaluator`` (network ``version``; ``decoder`` the same
+        network, as in ``__init__``). The search trees kept from earlier moves hold the old
+        network's numbers, so they are dropped."""
         self.evaluator = evaluator
+        self.decoder = evaluator if decoder is None else decoder
         self.weights_version = version
         self._tree = None
         if self._cache is not None:
@@ -108,7 +131,8 @@ class SelfPlayWorker:
     def play(self, min_games: int) -> list[GameRecord]:
         """Plays moves until at least ``min_games`` games have finished since this call began,
         and returns exactly those games (often a few more than ``min_games``, when several end
-        on the same move), with the hindsight twins of lost ones (``selfplay.hindsight``)."""
+        on the same move), with the hindsight twins of lost ones (``selfplay.hindsight``) and
+        the answers sampled to their problems (``selfplay.answer_samples``)."""
         if min_games < 0:
             raise ValueError(f"min_games must be >= 0, got {min_games}")
         start = time.perf_counter()
@@ -117,10 +141,13 @@ class SelfPlayWorker:
         while played < min_games:
             records = self._move()
             finished.extend(records)
-            played += sum(not r.hindsight for r in records)
+            played += sum(r.played for r in records)
+        if self._finished_problems:
+            finished.extend(self._sample_answers(np.concatenate(self._finished_problems)))
+            self._finished_problems = []
         self._stats["seconds"] += time.perf_counter() - start
         self._stats["games"] += played
-        self._stats["positions"] += sum(r.length for r in finished if not r.hindsight)
+        self._stats["positions"] += sum(r.length for r in finished if r.played)
         return finished
 
     def stats(self) -> dict[str, float]:
@@ -128,8 +155,9 @@ class SelfPlayWorker:
         slots), ``simulations``, ``games`` and ``positions`` finished, seconds in ``play``, in
         the search (evaluator included) and in the evaluator, ``evaluator_calls``,
         ``evaluator_positions`` and their mean, ``evaluator_batch``, ``cache_hits``
-        (positions the evaluation cache answered without the network) and ``hindsight_games``
-        (relabelled twins of lost games, not counted in ``games``)."""
+        (positions the evaluation cache answered without the network), ``hindsight_games``
+        (relabelled twins of lost games, not counted in ``games``), ``sampled_answers`` and
+        the seconds spent sampling them (``sample_seconds``, part of ``seconds``)."""
         if self._cache is not None:
             self._stats["cache_hits"] += self._cache.hits
             self._cache.hits = self._cache.misses = 0
@@ -194,6 +222,8 @@ class SelfPlayWorker:
         if len(done) == 0:
             return []
         returns = game.returns(self.states[done])
+        if self.answer_samples:
+            self._finished_problems.append(self._problems[done])
         if self._keep_final:
             final = game.observation_tensor(self.states[done])
             empty = np.zeros(game.spec.num_actions, np.float32)
@@ -216,9 +246,30 @@ class SelfPlayWorker:
             )
             self._history[b] = []
         self.states[done] = game.new_initial_states(len(done), self.rng)
+        self._problems[done] = self.states[done]
         self.plies[done] = 0
         self._started_version[done] = self.weights_version
         self._tree.num_nodes[done] = 0  # a fresh game starts a fresh tree
+        return records
+
+    def _sample_answers(self, problems: np.ndarray) -> list[GameRecord]:
+        """``answer_samples`` answers to each of ``problems`` (initial states), written by the
+        network alone at temperature 1 and judged by the verifier: each a one-position record
+        (the finished answer, a value target only)."""
+        start = time.perf_counter()
+        judge = self._judge
+        rows = np.repeat(problems, self.answer_samples, axis=0)
+        final = play_alone(judge, PolicyPlayer(self.decoder, temperature=1.0), rows, self.rng)
+        returns = judge.returns(final)
+        observations = judge.observation_tensor(final)
+        empty = np.zeros((1, judge.spec.num_actions), np.float32)
+        records = [
+            GameRecord.from_plies(observations[i : i + 1], empty, [0], [-1], returns[i],
+                                  self.weights_version, self.discount, sampled=True)
+            for i in range(len(final))
+        ]  # fmt: skip
+        self._stats["sampled_answers"] += len(records)
+        self._stats["sample_seconds"] += time.perf_counter() - start
         return records
 
     def _hindsight_record(self, state: np.ndarray, version: int) -> GameRecord | None:

@@ -88,6 +88,33 @@ def test_decoding_a_text_game_reuses_nearly_every_token():
     assert incremental.computed_tokens < prompt_tokens + 16 * steps
 
 
+def test_samples_of_one_problem_decode_in_place_as_answers_end():
+    """Several sampled answers to each problem, ending at different steps: every call equals
+    the full pass, and the cache stays where it is until fewer than half its rows are left."""
+    game = games.make("countdown@k=3").without_early_verdicts()
+    net = _net(3, game.spec, ModelConfig(blocks=2, channels=16, value_hidden=8, heads=4))
+    plain, incremental = make_evaluator(net, "cpu"), IncrementalEvaluator(net)
+    prompts = game.task.test_prompts("seen", limit=4)
+    states = game.states_from_prompts([p for p in prompts for _ in range(4)])  # equal rows
+    rng = np.random.default_rng(0)
+    moved, kept = 0, 0
+    while not game.is_terminal(states).all():
+        live = np.flatnonzero(~game.is_terminal(states))
+        observations = game.observation_tensor(states[live])
+        rows_before = len(incremental._lengths)
+        cache_before = incremental._cache.data_ptr()
+        _assert_same(incremental(observations), plain(observations))
+        if rows_before and 2 * len(live) >= rows_before:
+            assert incremental._cache.data_ptr() == cache_before  # not moved
+            kept += 1
+        else:
+            moved += 1
+        mask = game.legal_actions_mask(states[live])
+        actions = np.array([rng.choice(np.flatnonzero(m)) for m in mask])
+        states[live] = game.apply_actions(states[live], actions)
+    assert kept > 5 and moved >= 1
+
+
 def test_new_weights_drop_the_cache():
     net, other = _net(0), _net(1)
     incremental = IncrementalEvaluator(net)

@@ -165,19 +165,23 @@ def test_runs_started_together_get_their_own_folders(tmp_path, monkeypatch):
         new_run_dir(named)
 
 
-def test_metrics_count_played_games_and_report_hindsight_twins_apart():
+def test_metrics_count_played_games_and_report_twins_and_samples_apart():
     from selfplay.loop import _metrics
     from selfplay.replay import GameRecord
 
-    def game(result: float, plies: int, hindsight: bool = False) -> GameRecord:
+    def game(result: float, plies: int, **origin: bool) -> GameRecord:
         return GameRecord.from_plies([np.zeros(3)] * plies, [np.full(2, 0.5)] * plies,
                                      [0] * plies, [0] * plies, np.array([result]),
-                                     hindsight=hindsight)  # fmt: skip
+                                     **origin)  # fmt: skip
 
-    records = [game(1, 4), game(-1, 2), game(1, 3, hindsight=True), game(-1, 2)]
+    records = [game(1, 4), game(-1, 2), game(1, 3, hindsight=True), game(-1, 2),
+               game(1, 1, sampled=True), game(-1, 1, sampled=True), game(-1, 1, sampled=True),
+               game(-1, 1, sampled=True)]  # fmt: skip
     metrics = _metrics(records, [], [], ReplayBuffer(100, (3,), 2), 2.0, 0)
-    assert metrics["selfplay/solve_rate"] == pytest.approx(1 / 3)  # the twin is not played
+    # Neither the twin nor the sampled answers are played games.
+    assert metrics["selfplay/solve_rate"] == pytest.approx(1 / 3)
     assert metrics["selfplay/hindsight_share"] == pytest.approx(1 / 3)
+    assert metrics["selfplay/sampled_solve_rate"] == pytest.approx(1 / 4)
     assert metrics["selfplay/games_per_s"] == 1.5 and metrics["selfplay/positions_per_s"] == 4
     assert metrics["learner/steps"] == 0
 

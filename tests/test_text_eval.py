@@ -7,11 +7,10 @@ import math
 
 import numpy as np
 import pytest
-from toy_games import LineWalk, uniform_evaluator
+from toy_games import LineWalk, oracle_evaluator, uniform_evaluator
 
 import games
 from games.text.steps import StepTask
-from games.text.task import END, PAD, SEP, TextGame
 from games.text.verifier import solve_steps
 from selfplay.mcts import SearchConfig, search
 from selfplay.text_eval import (
@@ -22,24 +21,6 @@ from selfplay.text_eval import (
     search_answers,
     solve_answers,
 )
-
-
-def oracle_evaluator(game: TextGame):
-    """Logits that put the next character of the solver's answer first (free mode)."""
-
-    def evaluate(observations):
-        logits = np.zeros((len(observations), game.spec.num_actions), np.float32)
-        for i, row in enumerate(observations.astype(np.int64)):
-            tokens = row[: int((row != PAD).sum())]
-            sep = int(np.flatnonzero(tokens == SEP)[0])
-            prompt, answer = game.decode(tokens[1:sep]), game.decode(tokens[sep + 1 :])
-            numbers, target = StepTask.parse_prompt(prompt)
-            full = solve_steps(list(numbers), target, max_value=game.task.max_value) + END
-            if full.startswith(answer) and len(answer) < len(full):  # else: off the path, or done
-                logits[i, game.encode(full[len(answer)])[0]] = 10.0
-        return logits, np.zeros(len(observations), np.float32)
-
-    return evaluate
 
 
 @pytest.fixture(scope="module")

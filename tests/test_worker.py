@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import numpy as np
 import pytest
+from toy_games import oracle_evaluator
 
 import games
 from games import Game, GameSpec
+from games.text.task import END, PAD, SEP
 from selfplay import worker as worker_module
 from selfplay.config import SelfPlayConfig
 from selfplay.mcts import SearchConfig
@@ -398,3 +401,44 @@ def test_hindsight_that_does_not_win_is_reported():
                             uniform_evaluator(3), seed=0)  # fmt: skip
     with pytest.raises(RuntimeError, match=r"countdown\.hindsight must give a won game"):
         worker.play(5)
+
+
+def test_answer_samples_are_finished_answers_with_the_verifiers_verdict():
+    game = games.make("countdown@k=3,reject=dead_end")
+    config = SelfPlayConfig(games_per_worker=16, answer_samples=3)
+    # An oracle of little confidence: its samples are right only some of the time.
+    worker = SelfPlayWorker(game, SearchConfig(simulations=4), config,
+                            oracle_evaluator(game, logit=6.0), seed=0)  # fmt: skip
+    records = worker.play(20)
+    stats = worker.stats()
+    played = [r for r in records if r.played]
+    sampled = [r for r in records if r.sampled]
+    assert stats["games"] == len(played) >= 20 and len(records) == len(played) + len(sampled)
+    assert stats["sampled_answers"] == len(sampled) == 3 * len(played)
+    assert stats["positions"] == sum(r.length for r in played)
+
+    def prompt_and_answer(observation):
+        tokens = observation.astype(np.int64)
+        tokens = tokens[: (tokens != PAD).sum()]
+        sep = np.flatnonzero(tokens == SEP)[0]
+        return game.decode(tokens[1:sep]), game.decode(tokens[sep + 1 :])
+
+    # Three answers to the problem of every game played, and to nothing else.
+    problems = Counter(prompt_and_answer(r.observations[0])[0] for r in played)
+    answers = [prompt_and_answer(r.observations[0]) for r in sampled]
+    assert Counter(prompt for prompt, _ in answers) == {p: 3 * n for p, n in problems.items()}
+    verdicts = []
+    for record, (prompt, answer) in zip(sampled, answers, strict=True):
+        assert record.length == 1 and record.actions[0] == -1 and record.policies.sum() == 0
+        # Finished, even when a step went wrong early: the rules search-hidden plays by.
+        assert answer.endswith(END)
+        accepted = bool(game.task.verify(prompt, answer.removesuffix(END)))
+        assert record.returns[0] == record.values[0] == (1 if accepted else -1)
+        verdicts.append(accepted)
+    assert 0.1 < np.mean(verdicts) < 0.9  # both verdicts, to learn from
+
+    with pytest.raises(ValueError, match="answer_samples is for text games; tictactoe"):
+        SelfPlayWorker(games.make("tictactoe"), SearchConfig(simulations=4), config,
+                       uniform_evaluator(9), seed=0)  # fmt: skip
+    with pytest.raises(ValueError, match="answer_samples must be >= 0"):
+        SelfPlayConfig(answer_samples=-1)

@@ -8,6 +8,9 @@ import numpy as np
 
 import games
 from games import Game, GameSpec
+from games.text.steps import StepTask
+from games.text.task import END, PAD, SEP, TextGame
+from games.text.verifier import solve_steps
 
 
 class LineWalk(Game):
@@ -119,3 +122,22 @@ def all_tictactoe_positions(game: Game) -> np.ndarray:
     records = [np.frombuffer(k, dtype=game.state_dtype) for k in tictactoe_values()]
     states = np.concatenate(records)
     return states[~game.is_terminal(states)]
+
+
+def oracle_evaluator(game: TextGame, logit: float = 10.0):
+    """Logits that put the next character of the solver's answer first, ``logit`` above the
+    others (free mode); zero values."""
+
+    def evaluate(observations):
+        logits = np.zeros((len(observations), game.spec.num_actions), np.float32)
+        for i, row in enumerate(observations.astype(np.int64)):
+            tokens = row[: int((row != PAD).sum())]
+            sep = int(np.flatnonzero(tokens == SEP)[0])
+            prompt, answer = game.decode(tokens[1:sep]), game.decode(tokens[sep + 1 :])
+            numbers, target = StepTask.parse_prompt(prompt)
+            full = solve_steps(list(numbers), target, max_value=game.task.max_value) + END
+            if full.startswith(answer) and len(answer) < len(full):  # else: off the path, or done
+                logits[i, game.encode(full[len(answer)])[0]] = logit
+        return logits, np.zeros(len(observations), np.float32)
+
+    return evaluate
