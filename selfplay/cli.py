@@ -219,8 +219,9 @@ def _eval_text(args: argparse.Namespace, game, console: Console) -> int:
                       f"{s.seconds:.1f}")  # fmt: skip
     console.print(table)
     console.print(
-        f"search-hidden: {sims} simulations per token; search-verifier: one tree per problem, "
-        f"rounds of {sims} simulations until an answer is accepted, {budget} at most; "
+        f"search-hidden: one tree per problem, {budget} simulations, the answer the network "
+        f"values most; search-verifier: one tree per problem, rounds of {sims} simulations "
+        f"until an answer is accepted, {budget} at most; "
         "best-of-N: N = the mean verifier calls of search-verifier, sampled at temperature 1"
     )
     if args.json:
@@ -367,12 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sets", nargs="+", default=None, help="e.g. End-Easy Test_L2_R1 (all)")
     p.add_argument(
         "--simulations", type=int, default=100,
-        help="search simulations per move (text games: per token; per round in search-verifier)",
+        help="search simulations per move (text games: per round of a tree's search)",
     )  # fmt: skip
     p.add_argument(
         "--budget", type=int, default=None,
-        help="text games: search-verifier's simulations per problem at most "
-        "(default: --simulations times the longest answer)",
+        help="text games: the searches' simulations per problem (search-hidden runs them "
+        "all, search-verifier stops at an accepted answer; default: --simulations times the "
+        "longest answer)",
     )  # fmt: skip
     p.add_argument("--policy", action="store_true", help="play the raw policy, no search")
     p.add_argument(

@@ -271,6 +271,9 @@ def _metrics(records, stats, losses, replay, seconds, replaced) -> dict[str, flo
         metrics["selfplay/evaluator_share"] = (
             sum(s["evaluator_seconds"] for s in stats) / worker_seconds if worker_seconds else 0.0
         )
+        sampling = sum(s.get("sample_seconds", 0.0) for s in stats)
+        if sampling:  # what answer_samples costs the workers
+            metrics["selfplay/sample_share"] = sampling / worker_seconds
     for key in losses[0] if losses else ():
         metrics[f"learner/{key}"] = float(np.mean([loss[key] for loss in losses]))
     return metrics

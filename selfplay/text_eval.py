@@ -4,14 +4,15 @@ Searching with the verifier at the leaves can brute-force small problems, so the
 score alone says little about the network. We report, on the same problems:
 
 1. ``greedy``: the network alone, its most likely legal token at every step, no search;
-2. ``search-hidden``: search with N simulations where terminal answers are valued by the
-   network (the verifier never runs during the search, and answers are not cut short at a
-   wrong step); only the final answer is verified;
-3. ``search-verifier``: search with the verifier valuing terminal answers, with the number of
-   verifier calls it used (each distinct answer the search reached counts once). It searches
-   one tree per problem from the first token until the tree holds an accepted answer or has
-   run its budget of simulations: a rejected answer is a lost branch, and the search turns to
-   others instead of committing to a token at a time (``solve_answers``);
+2. ``search-hidden``: search where finished answers are valued by the network (the
+   verifier never runs during the search, and answers are not cut short at a wrong step):
+   one tree per problem from the first token, grown for its whole budget of simulations,
+   answers with the finished answer the network values most; only that one is verified;
+3. ``search-verifier``: search with the verifier valuing finished answers, with the number
+   of verifier calls it used (each distinct answer the search reached counts once). It grows
+   one tree per problem until the tree holds an accepted answer or has run its budget: a
+   rejected answer is a lost branch, and the search turns to others instead of committing to
+   a token at a time (``solve_answers``);
 
 and the baselines ``random`` (uniformly random legal play) and ``best-of-N`` (N answers
 sampled from the network, solved if any is accepted) with N = the mean verifier calls of (3).
@@ -119,25 +120,31 @@ def solve_answers(
     budget: int,
     batch: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Searches one tree per problem from its first token, the verifier valuing terminal
-    answers, ``config.simulations`` simulations at a time until the tree holds an accepted
-    answer or has run ``budget`` simulations (PUCT, whatever ``config.algorithm``: the tree
-    grows across rounds).
+    """Searches one tree per problem from its first token, ``config.simulations``
+    simulations at a time (PUCT, whatever ``config.algorithm``: the tree grows across rounds),
+    until the tree holds an accepted answer or has run ``budget`` simulations.
 
     Unlike ``search_answers`` it never commits to a token: a rejected answer backs up a loss
     and the search turns to other branches, as a solver does. Returns the final states (the
     accepted answer where one was found, else the end of the most visited path: a rejected
     answer, or an unfinished one when no answer was reached), the verifier calls per problem
-    (the distinct answers its tree reached) and the simulations run. ``batch`` problems are
-    searched at once (default: as many as fit ``TREE_BYTES`` at the full budget, at most 256),
-    which bounds the memory the trees take."""
+    (the distinct answers its tree reached) and the simulations run.
+
+    With ``config.terminal_values="network"`` the verifier stays hidden: the network values
+    finished answers (``game`` should then be ``without_early_verdicts``), every tree runs its
+    whole budget, the answer is the finished one the network values most (the most visited
+    of equals; the most visited path's end when none was reached), and the calls are 0.
+
+    ``batch`` problems are searched at once (default: as many as fit ``TREE_BYTES`` at the
+    full budget, at most 256), which bounds the memory the trees take."""
     if budget < 1:
         raise ValueError(f"budget must be at least one simulation, got {budget}")
     if batch is None:
         # Per node: children (int32), prior (float64) and legal (bool) per action, the state.
         node_bytes = game.spec.num_actions * 13 + game.state_dtype.itemsize + 32
         batch = int(np.clip(TREE_BYTES // (node_bytes * (budget + 1)), 1, 256))
-    config = dataclasses.replace(config, algorithm="puct", terminal_values="game")
+    config = dataclasses.replace(config, algorithm="puct")
+    hidden = config.terminal_values == "network"
     final = states.copy()
     calls = np.zeros(len(states), dtype=np.int64)
     simulations = np.zeros(len(states), dtype=np.int64)
@@ -149,23 +156,31 @@ def solve_answers(
             tree = search(game, states[live], evaluator, step, rng, tree=tree).tree
             spent += step.simulations
             reached = _reached(tree)
-            calls[live] = reached.sum(axis=1)
             simulations[live] = spent
-            accepted = reached & (tree.leaf_value > 0)
-            done = accepted.any(axis=1) | (spent >= budget)
+            if hidden:  # no verdicts to stop at: the search runs its budget
+                done = np.full(len(live), spent >= budget)
+            else:
+                calls[live] = reached.sum(axis=1)
+                accepted = reached & (tree.leaf_value > 0)
+                done = accepted.any(axis=1) | (spent >= budget)
             if not done.any():
                 continue  # the same trees search on (``rows`` would copy them all)
+            if hidden:  # the answers the network values most
+                values = np.where(reached, tree.leaf_value, -np.inf)
+                chosen = reached & (values == values.max(axis=1, keepdims=True))
+            else:
+                chosen = accepted
             for i in np.flatnonzero(done):
-                final[live[i]] = tree.states[i, _answer_node(tree, i, accepted[i])]
+                final[live[i]] = tree.states[i, _answer_node(tree, i, chosen[i])]
             live, tree = live[~done], tree.rows(~done)
     return final, calls, simulations
 
 
-def _answer_node(tree: Tree, i: int, accepted: np.ndarray) -> int:
-    """Tree ``i``'s answer: its most visited accepted node, else the end of its most visited
-    path from the root."""
-    if accepted.any():
-        return int(np.flatnonzero(accepted)[np.argmax(tree.visits[i, accepted])])
+def _answer_node(tree: Tree, i: int, chosen: np.ndarray) -> int:
+    """Tree ``i``'s answer: the most visited of its ``chosen`` nodes, else the end of its
+    most visited path from the root."""
+    if chosen.any():
+        return int(np.flatnonzero(chosen)[np.argmax(tree.visits[i, chosen])])
     node = 0
     while not tree.terminal[i, node]:
         children = tree.children[i, node]
@@ -196,8 +211,8 @@ def best_of_n(
 
 
 def default_budget(game: TextGame, config: SearchConfig) -> int:
-    """search-verifier's simulations per problem unless told: ``config.simulations`` per token
-    of the longest answer, the most a search per token (search-hidden) can spend."""
+    """The searches' simulations per problem unless told: ``config.simulations`` per token
+    of the longest answer, the most a search per token (``search_answers``) can spend."""
     return config.simulations * game.spec.max_game_length
 
 
@@ -214,10 +229,10 @@ def evaluate_text(
     budget: int | None = None,
 ) -> list[TextScore]:
     """Every method in ``methods`` on every split of ``prompts`` (split name -> problems).
-    The searches use ``search_config`` (made deterministic by the caller): search-hidden its
-    simulations per token, search-verifier rounds of that many up to ``budget`` simulations
-    per problem (default: ``default_budget``). Best-of-N needs search-verifier before it,
-    whose mean verifier calls set its N. ``decoder``: the same network for the methods without
+    The searches use ``search_config`` (made deterministic by the caller): rounds of its
+    simulations, up to ``budget`` per problem (default: ``default_budget``); search-hidden
+    always runs all of them. Best-of-N needs search-verifier before it, whose mean verifier
+    calls set its N. ``decoder``: the same network for the methods without
     search (default ``evaluator``; ``NetworkPlayer.decoder`` decodes faster)."""
     decoder = evaluator if decoder is None else decoder
     budget = default_budget(game, search_config) if budget is None else budget
@@ -239,7 +254,9 @@ def evaluate_text(
                 config = dataclasses.replace(search_config, terminal_values="network")
                 # No answer may end early either, as that would betray a mistake.
                 played = game.without_early_verdicts()
-                final, _, simulations = search_answers(played, evaluator, states, config, rng)
+                final, _, simulations = solve_answers(
+                    played, evaluator, states, config, rng, budget=budget
+                )
             elif method == "search-verifier":
                 final, calls, simulations = solve_answers(
                     game, evaluator, states, search_config, rng, budget=budget

@@ -96,7 +96,8 @@ class SelfPlayWorker:
         self._history: list[list[tuple[np.ndarray, np.ndarray, int, int]]] = [[] for _ in range(b)]
         self._tree: Tree | None = None
         # Text games also keep each finished answer, with an empty policy target, so the
-        # network learns to value answers: the verifier-hidden search relies on that.
+        # network learns to value answers, as the verifier-hidden search needs. Self-play's
+        # are nearly all right: ``answer_samples`` adds wrong ones to learn from.
         self._keep_final = game.spec.vocabulary_size > 0
         self.answer_samples = selfplay_config.answer_samples
         if self.answer_samples and not isinstance(game, TextGame):

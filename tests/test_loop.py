@@ -182,6 +182,16 @@ def test_metrics_count_played_games_and_report_twins_and_samples_apart():
     assert metrics["selfplay/solve_rate"] == pytest.approx(1 / 3)
     assert metrics["selfplay/hindsight_share"] == pytest.approx(1 / 3)
     assert metrics["selfplay/sampled_solve_rate"] == pytest.approx(1 / 4)
+    # Two workers' stats: shares of their time, sampling's among them.
+    stats = [{"simulations": 8, "evaluator_positions": 6, "evaluator_calls": 2, "cache_hits": 0,
+              "seconds": 4.0, "evaluator_seconds": 3.0, "sample_seconds": sample}
+             for sample in (1.0, 0.0)]  # fmt: skip
+    metrics = _metrics(records, stats, [], ReplayBuffer(100, (3,), 2), 2.0, 0)
+    assert metrics["selfplay/sample_share"] == pytest.approx(1 / 8)
+    assert metrics["selfplay/evaluator_share"] == pytest.approx(6 / 8)
+    assert "selfplay/sample_share" not in _metrics(
+        records, stats[1:], [], ReplayBuffer(100, (3,), 2), 2.0, 0
+    )
     assert metrics["selfplay/games_per_s"] == 1.5 and metrics["selfplay/positions_per_s"] == 4
     assert metrics["learner/steps"] == 0
 

@@ -11,6 +11,7 @@ from toy_games import LineWalk, oracle_evaluator, uniform_evaluator
 
 import games
 from games.text.steps import StepTask
+from games.text.task import END, PAD, SEP, TextGame
 from games.text.verifier import solve_steps
 from selfplay.mcts import SearchConfig, search
 from selfplay.text_eval import (
@@ -117,6 +118,49 @@ def test_solving_search_keeps_to_its_budget():
         solve_answers(game, oracle, states, config, np.random.default_rng(0), budget=0)
 
 
+def judge_evaluator(game: TextGame, sign: float = 1.0):
+    """A uniform policy whose value is the verifier's verdict on a finished answer (times
+    ``sign``: -1 makes a liar), 0 before the answer ends."""
+
+    def evaluate(observations):
+        values = np.zeros(len(observations), np.float32)
+        for i, row in enumerate(observations.astype(np.int64)):
+            tokens = row[: int((row != PAD).sum())]
+            sep = int(np.flatnonzero(tokens == SEP)[0])
+            prompt, answer = game.decode(tokens[1:sep]), game.decode(tokens[sep + 1 :])
+            if answer.endswith(END):
+                values[i] = sign * (1 if game.task.verify(prompt, answer[:-1]) else -1)
+        return np.zeros((len(observations), game.spec.num_actions), np.float32), values
+
+    return evaluate
+
+
+def test_hidden_solving_search_answers_with_the_networks_judgement():
+    """With the verifier hidden, the tree runs its whole budget and answers with the finished
+    answer the network values most: an honest judge solves every problem that the search with
+    the verifier solves (the same tree, searched further), a liar almost none."""
+    game = games.make("countdown@k=3,mode=guided").without_early_verdicts()
+    states = game.states_from_prompts(game.task.test_prompts("seen", limit=24))
+    visible = SearchConfig(simulations=24, dirichlet_fraction=0.0, temperature=0.0)
+    hidden = SearchConfig(simulations=24, dirichlet_fraction=0.0, temperature=0.0,
+                          terminal_values="network")  # fmt: skip
+
+    budget = 24 * game.spec.max_game_length
+
+    def solved_by(evaluator, config):
+        final, calls, sims = solve_answers(
+            game, evaluator, states, config, np.random.default_rng(0), budget=budget
+        )
+        return game.returns(final)[:, 0] > 0, calls, sims
+
+    with_verifier, _, visible_sims = solved_by(judge_evaluator(game), visible)
+    honest, calls, sims = solved_by(judge_evaluator(game), hidden)
+    assert (calls == 0).all() and (sims == budget).all() and (visible_sims < budget).any()
+    assert with_verifier.mean() > 0.5 and (honest >= with_verifier).all()
+    lied, _, _ = solved_by(judge_evaluator(game, sign=-1.0), hidden)
+    assert lied.mean() < 0.2
+
+
 def test_hidden_terminal_values_come_from_the_network():
     """LineWalk from 5: +2 lands on 7 and wins. A network that calls landing on 7 a loss steers
     the hidden search away from it; the game's own returns steer the visible search to it."""
@@ -161,7 +205,8 @@ def test_evaluate_text_reports_every_method(countdown3):
         assert by[split, "greedy"].solved == 1.0
         assert by[split, "greedy"].simulations == 0
         assert by[split, "search-hidden"].verifier_calls == 1.0
-        assert by[split, "search-hidden"].simulations >= 8 * 10  # 8 per token, >= 10 tokens
+        # search-hidden runs its whole budget, search-verifier stops at an accepted answer.
+        assert by[split, "search-hidden"].simulations == 8 * game.spec.max_game_length
         assert 0 < by[split, "search-verifier"].simulations <= 8 * game.spec.max_game_length
         n = math.ceil(by[split, "search-verifier"].verifier_calls)
         assert by[split, "best-of-N"].verifier_calls == n
