@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 import pytest
-from toy_games import LineWalk, oracle_evaluator, uniform_evaluator
+from toy_games import LineWalk, oracle_evaluator, prompt_and_answer, uniform_evaluator
 
 import games
 from games.text.steps import StepTask
-from games.text.task import END, PAD, SEP, TextGame
+from games.text.task import END, TextGame
 from games.text.verifier import solve_steps
 from selfplay.mcts import SearchConfig, search
 from selfplay.text_eval import (
@@ -124,10 +124,8 @@ def judge_evaluator(game: TextGame, sign: float = 1.0):
 
     def evaluate(observations):
         values = np.zeros(len(observations), np.float32)
-        for i, row in enumerate(observations.astype(np.int64)):
-            tokens = row[: int((row != PAD).sum())]
-            sep = int(np.flatnonzero(tokens == SEP)[0])
-            prompt, answer = game.decode(tokens[1:sep]), game.decode(tokens[sep + 1 :])
+        for i, row in enumerate(observations):
+            prompt, answer = prompt_and_answer(game, row)
             if answer.endswith(END):
                 values[i] = sign * (1 if game.task.verify(prompt, answer[:-1]) else -1)
         return np.zeros((len(observations), game.spec.num_actions), np.float32), values
@@ -144,7 +142,6 @@ def test_hidden_solving_search_answers_with_the_networks_judgement():
     visible = SearchConfig(simulations=24, dirichlet_fraction=0.0, temperature=0.0)
     hidden = SearchConfig(simulations=24, dirichlet_fraction=0.0, temperature=0.0,
                           terminal_values="network")  # fmt: skip
-
     budget = 24 * game.spec.max_game_length
 
     def solved_by(evaluator, config):

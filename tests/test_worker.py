@@ -7,11 +7,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from toy_games import oracle_evaluator
+from toy_games import oracle_evaluator, prompt_and_answer
 
 import games
 from games import Game, GameSpec
-from games.text.task import END, PAD, SEP
+from games.text.task import END
 from selfplay import worker as worker_module
 from selfplay.config import SelfPlayConfig
 from selfplay.mcts import SearchConfig
@@ -417,15 +417,9 @@ def test_answer_samples_are_finished_answers_with_the_verifiers_verdict():
     assert stats["sampled_answers"] == len(sampled) == 3 * len(played)
     assert stats["positions"] == sum(r.length for r in played)
 
-    def prompt_and_answer(observation):
-        tokens = observation.astype(np.int64)
-        tokens = tokens[: (tokens != PAD).sum()]
-        sep = np.flatnonzero(tokens == SEP)[0]
-        return game.decode(tokens[1:sep]), game.decode(tokens[sep + 1 :])
-
     # Three answers to the problem of every game played, and to nothing else.
-    problems = Counter(prompt_and_answer(r.observations[0])[0] for r in played)
-    answers = [prompt_and_answer(r.observations[0]) for r in sampled]
+    problems = Counter(prompt_and_answer(game, r.observations[0])[0] for r in played)
+    answers = [prompt_and_answer(game, r.observations[0]) for r in sampled]
     assert Counter(prompt for prompt, _ in answers) == {p: 3 * n for p, n in problems.items()}
     verdicts = []
     for record, (prompt, answer) in zip(sampled, answers, strict=True):

@@ -124,16 +124,22 @@ def all_tictactoe_positions(game: Game) -> np.ndarray:
     return states[~game.is_terminal(states)]
 
 
+def prompt_and_answer(game: TextGame, observation: np.ndarray) -> tuple[str, str]:
+    """The prompt and the answer written so far in a text game's observation row."""
+    tokens = observation.astype(np.int64)
+    tokens = tokens[: int((tokens != PAD).sum())]
+    sep = int(np.flatnonzero(tokens == SEP)[0])
+    return game.decode(tokens[1:sep]), game.decode(tokens[sep + 1 :])
+
+
 def oracle_evaluator(game: TextGame, logit: float = 10.0):
     """Logits that put the next character of the solver's answer first, ``logit`` above the
     others (free mode); zero values."""
 
     def evaluate(observations):
         logits = np.zeros((len(observations), game.spec.num_actions), np.float32)
-        for i, row in enumerate(observations.astype(np.int64)):
-            tokens = row[: int((row != PAD).sum())]
-            sep = int(np.flatnonzero(tokens == SEP)[0])
-            prompt, answer = game.decode(tokens[1:sep]), game.decode(tokens[sep + 1 :])
+        for i, row in enumerate(observations):
+            prompt, answer = prompt_and_answer(game, row)
             numbers, target = StepTask.parse_prompt(prompt)
             full = solve_steps(list(numbers), target, max_value=game.task.max_value) + END
             if full.startswith(answer) and len(answer) < len(full):  # else: off the path, or done
