@@ -117,16 +117,19 @@ def test_a_killed_worker_is_replaced_and_the_run_goes_on(tmp_path):
 
 def test_a_text_game_trains_and_its_checkpoint_evaluates(tmp_path, capsys):
     """countdown runs the same loop: validation gating, greedy test solve rates in the
-    strength metrics, and `selfplay eval` on the checkpoint reports every method."""
+    strength metrics, answers sampled to learn to judge answers, and `selfplay eval` on the
+    checkpoint reports every method."""
     from selfplay.cli import main
 
     base = smoke(resolve(["game=countdown@k=3,mode=guided", f"run_dir={tmp_path}", "name=cd"]))
-    config = parse_overrides(["arena.strength_every=1"], base=base)
+    config = parse_overrides(["arena.strength_every=1", "selfplay.answer_samples=1"], base=base)
     seen = []
     run_dir = train(config, on_generation=lambda g, m, pool: seen.append(m))
     metrics = seen[-1]
     assert 0 <= metrics["arena/solve_rate"] <= 1 and "arena/best_solve_rate" in metrics
     assert 0 <= metrics["selfplay/solve_rate"] <= 1
+    assert 0 <= metrics["selfplay/sampled_solve_rate"] <= 1
+    assert 0 < metrics["selfplay/sample_share"] < 1
     assert set(metrics) >= {"strength/greedy_seen", "strength/greedy_heldout"}
     assert load_checkpoint(run_dir / CHECKPOINT)["game"]["vocabulary_size"] > 0
 
