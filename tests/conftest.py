@@ -14,6 +14,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def untrained_checkpoint(path: Path, game: str) -> Path:
+    """A checkpoint of a small untrained network (1 block of 16 channels, seed 0) for
+    ``game``, as a run saves one: what the benchmark scripts' tests load."""
+    import torch
+
+    import games
+    from selfplay.checkpoint import game_info, save_checkpoint
+    from selfplay.config import resolve, to_dict
+    from selfplay.model import PolicyValueNet
+
+    config = resolve([f"game={game}", "model.blocks=1", "model.channels=16"])
+    spec = games.make(game).spec
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = PolicyValueNet(spec, config.model)
+    save_checkpoint(path, {"game": game_info(spec), "config": to_dict(config),
+                           "learner": {"model": model.state_dict()}})  # fmt: skip
+    return path
+
+
 @contextmanager
 def benchmark_module(name: str) -> Iterator:
     """``benchmarks/NAME.py`` imported as module ``name``, with benchmarks/ on sys.path (the

@@ -8,13 +8,7 @@ import math
 
 import numpy as np
 import pytest
-import torch
-from conftest import benchmark_module
-
-import games
-from selfplay.checkpoint import game_info, save_checkpoint
-from selfplay.config import resolve, to_dict
-from selfplay.model import PolicyValueNet
+from conftest import benchmark_module, untrained_checkpoint
 
 GAME = "countdown@k=3,mode=guided"
 
@@ -37,13 +31,7 @@ def test_auc_counts_the_pairs_an_accepted_answer_wins(bench, seed):
 
 
 def test_every_checkpoint_and_split_gets_a_row(bench, tmp_path):
-    game = games.make(GAME)
-    config = resolve([f"game={GAME}", "model.blocks=1", "model.channels=16"])
-    torch.manual_seed(0)
-    model = PolicyValueNet(game.spec, config.model)
-    checkpoint = tmp_path / "checkpoint.pt"
-    save_checkpoint(checkpoint, {"game": game_info(game.spec), "config": to_dict(config),
-                                 "learner": {"model": model.state_dict()}})  # fmt: skip
+    checkpoint = untrained_checkpoint(tmp_path / "checkpoint.pt", GAME)
     out = tmp_path / "report.json"
     bench.main([str(checkpoint), str(checkpoint), "--game", GAME, "--limit", "3", "--samples",
                 "4", "--simulations", "4", "--budget", "12", "--out", str(out)])  # fmt: skip

@@ -5,13 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
-from conftest import benchmark_module
-
-import games
-from selfplay.checkpoint import game_info, save_checkpoint
-from selfplay.config import resolve, to_dict
-from selfplay.model import PolicyValueNet
+from conftest import benchmark_module, untrained_checkpoint
 
 GAME = "countdown@k=3,mode=guided"
 
@@ -23,13 +17,7 @@ def bench():
 
 
 def test_search_and_sampling_are_compared_at_every_budget(bench, tmp_path):
-    game = games.make(GAME)
-    config = resolve([f"game={GAME}", "model.blocks=1", "model.channels=16"])
-    torch.manual_seed(0)
-    model = PolicyValueNet(game.spec, config.model)
-    checkpoint = tmp_path / "checkpoint.pt"
-    save_checkpoint(checkpoint, {"game": game_info(game.spec), "config": to_dict(config),
-                                 "learner": {"model": model.state_dict()}})  # fmt: skip
+    checkpoint = untrained_checkpoint(tmp_path / "checkpoint.pt", GAME)
     out = tmp_path / "report.json"
     bench.main([str(checkpoint), "--game", GAME, "--splits", "seen", "--limit", "4",
                 "--simulations", "4", "--budgets", "8", "40", "--out", str(out)])  # fmt: skip
