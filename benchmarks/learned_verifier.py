@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 import games
+from games.text.task import TextGame
 from selfplay.players import NetworkPlayer
 from selfplay.text_eval import decode, search_answers, solve_answers
 
@@ -76,14 +77,13 @@ def auc(accepted: np.ndarray, values: np.ndarray) -> float:
                  / (positives * negatives))  # fmt: skip
 
 
-def measure(checkpoint: str, args: argparse.Namespace, split: str) -> dict:
-    game = games.make(args.game).for_evaluation()
+def measure(game: TextGame, player: NetworkPlayer, args: argparse.Namespace, split: str) -> dict:
+    """One checkpoint's row on one split (``game`` as evaluations play it)."""
     hidden_game = game.without_early_verdicts()
-    player = NetworkPlayer.from_checkpoint(checkpoint, game, simulations=args.simulations)
     config = dataclasses.replace(player.search_config, terminal_values="network")
     states = game.states_from_prompts(game.task.test_prompts(split, limit=args.limit))
     rng = np.random.default_rng(args.seed)
-    row: dict = {"checkpoint": checkpoint, "split": split, "problems": len(states)}
+    row: dict = {"split": split, "problems": len(states)}
 
     def solved(final: np.ndarray) -> float:
         return float((game.returns(final)[:, 0] > 0).mean())
@@ -135,11 +135,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(1)
     load_before = os.getloadavg()
-    splits = args.splits or list(games.make(args.game).task.splits)
+    game = games.make(args.game).for_evaluation()
     rows = []
     for checkpoint in args.checkpoints:
-        for split in splits:
-            rows.append(measure(checkpoint, args, split))
+        player = NetworkPlayer.from_checkpoint(checkpoint, game, simulations=args.simulations)
+        for split in args.splits or list(game.task.splits):
+            rows.append({"checkpoint": checkpoint, **measure(game, player, args, split)})
             console.print(f"{checkpoint} {split}: AUC {rows[-1]['auc']:.2f}, hidden tree "
                           f"{rows[-1]['hidden_tree']:.1%}")  # fmt: skip
     report = {
