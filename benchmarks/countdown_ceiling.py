@@ -16,11 +16,18 @@ preset, as in ``train.py``; with ``learner.ema`` the weights' moving average is 
 beside the trained network, at the same steps. Each training problem's answer is the solver's
 first (depth-first) solution; answers are checked against the game, which plays the first ones
 out token by token.
+
+``--targets`` picks what each position of that answer teaches: ``solution`` the character the
+solver wrote (one-hot), ``survivors`` every character after which the problem can still be
+solved, alike (the characters ``reject=dead_end`` lets live): where several first steps lead
+to a solution, the solver's choice among them is arbitrary, and a one-hot target calls the
+others wrong.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
@@ -34,7 +41,7 @@ from rich.console import Console
 from rich.table import Table
 
 import games
-from games.text.task import BOS, END, SEP
+from games.text.task import BOS, END, SEP, TextGame
 from games.text.verifier import solve_steps
 from selfplay.config import ConfigError, resolve, to_dict
 from selfplay.incremental import decoding_evaluator
@@ -48,6 +55,7 @@ from report import machine_facts, save_report
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED_GAMES = 64  # training answers played out through the game as a cross-check
+TARGETS = ("solution", "survivors")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -65,6 +73,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="training problems as lines 'prompt answer': the first --pool are read when it "
         "exists (drawn for the same --game), else drawn and written there",
+    )
+    parser.add_argument(
+        "--targets",
+        choices=TARGETS,
+        default="solution",
+        help="policy targets: the solver's character (solution), or every character after "
+        "which the problem stays solvable (survivors)",
     )
     parser.add_argument("--device", default="auto", help="torch device (auto: GPU if any)")
     parser.add_argument("--seed", type=int, default=0)
@@ -111,9 +126,12 @@ def load_pool(path: Path | None, game_name: str, n: int, workers: int, seed: int
     return pairs
 
 
-def to_record(game, prompt: str, answer: str, discount: float) -> GameRecord:
+def to_record(
+    game, prompt: str, answer: str, discount: float, policies: np.ndarray | None = None
+) -> GameRecord:
     """The solved game as a replay record: one position per answer token (the END token
-    included), one-hot policy on the token written, values +1 discounted."""
+    included), one-hot policy on the token written (or ``policies`` ``[plies, A]``), values +1
+    discounted."""
     tokens = np.concatenate([[BOS], game.encode(prompt), [SEP], game.encode(answer + END)])
     start = len(prompt) + 2
     plies = len(answer) + 1
@@ -121,11 +139,41 @@ def to_record(game, prompt: str, answer: str, discount: float) -> GameRecord:
     for t in range(plies):
         observations[t, : start + t] = tokens[: start + t]
     actions = tokens[start:].astype(np.int64)
-    policies = np.zeros((plies, game.spec.num_actions), np.float32)
-    policies[np.arange(plies), actions] = 1.0
+    if policies is None:
+        policies = np.zeros((plies, game.spec.num_actions), np.float32)
+        policies[np.arange(plies), actions] = 1.0
     return GameRecord.from_plies(
         observations, policies, np.zeros(plies, np.int8), actions, np.ones(1), discount=discount
     )
+
+
+def survivor_policies(game, pairs: Sequence[tuple[str, str]]) -> list[np.ndarray]:
+    """For each (prompt, answer), ``[plies, A]``: at every position of the answer (its END
+    included), the uniform distribution over the characters after which the problem can still
+    be solved, as ``reject=dead_end`` judges them; the answer's own character is always one."""
+    task = copy.copy(game.task)
+    task.dead_ends = True  # a step task's option, read by its rules (countdown here)
+    judge = TextGame(task)
+    actions = [judge.encode(answer + END).astype(np.int64) for _, answer in pairs]
+    states = judge.states_from_prompts([prompt for prompt, _ in pairs])
+    plies = np.array([len(a) for a in actions])
+    policies = [np.zeros((n, judge.spec.num_actions), np.float32) for n in plies]
+    for t in range(int(plies.max())):
+        rows = np.flatnonzero(plies > t)
+        here = states[rows]
+        legal = judge.legal_actions_mask(here)
+        alive = np.zeros_like(legal)
+        for a in np.flatnonzero(legal.any(axis=0)):
+            tried = np.flatnonzero(legal[:, a])
+            after = judge.apply_actions(here[tried], np.full(len(tried), a))
+            alive[tried, a] = judge.returns(after)[:, 0] >= 0  # lost: -1, going on or won: >= 0
+        played = np.array([actions[i][t] for i in rows])
+        if not alive[np.arange(len(rows)), played].all():
+            raise AssertionError("a solver answer's character was judged a dead end")
+        for r, i in enumerate(rows):
+            policies[i][t] = alive[r] / alive[r].sum()
+        states[rows] = judge.apply_actions(here, played)
+    return policies
 
 
 def check_record(game, prompt: str, record: GameRecord) -> None:
@@ -153,7 +201,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     started = time.perf_counter()
     pairs = load_pool(args.pool_file, config.game, args.pool, args.workers, args.seed)
     discount = config.selfplay.value_discount
-    records = [to_record(game, p, a, discount) for p, a in pairs]
+    targets = survivor_policies(game, pairs) if args.targets == "survivors" else [None] * len(pairs)
+    records = [to_record(game, p, a, discount, t) for (p, a), t in zip(pairs, targets, strict=True)]
     for (prompt, _), record in zip(pairs[:CHECKED_GAMES], records, strict=False):
         check_record(game, prompt, record)
     positions = sum(r.length for r in records)
@@ -217,6 +266,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "parameters": count_parameters(learner.model),
         "training_problems": len(records),
         "training_positions": positions,
+        "targets": args.targets,
         "problems_per_split": args.problems,
         **{f"best_{key}": max(r[key] for r in history) for key in rates},
         "overrides": list(args.overrides),
@@ -228,7 +278,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
 
 def print_report(report: dict, console: Console) -> None:
     table = Table(
-        title=f"{report['game']}, solver answers, {report['parameters']:,} parameters on "
+        title=f"{report['game']}, solver answers ({report.get('targets', 'solution')} targets), "
+        f"{report['parameters']:,} parameters on "
         f"{report['device']}: greedy solve rate ({report['problems_per_split']} problems per "
         f"split, {report['training_problems']} training problems)"
     )

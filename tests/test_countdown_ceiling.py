@@ -3,6 +3,7 @@ trains and measures."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -10,6 +11,9 @@ import pytest
 from conftest import benchmark_module
 
 import games
+from games.text.steps import StepTask
+from games.text.task import END, EOS
+from games.text.verifier import apply_step
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +33,39 @@ def test_solver_records_replay_the_game(bench, spec):
         assert record.length == len(answer) + 1
         np.testing.assert_allclose(record.values, 0.9 ** np.arange(record.length)[::-1])
         assert (record.policies.sum(axis=1) == 1).all()
+
+
+def _accepted_answers(numbers: tuple[int, ...], target: int, max_value: int) -> set[str]:
+    """Every answer the rules accept, by brute force: all orders of all legal steps."""
+    if len(numbers) == 1:
+        return {""} if numbers[0] == target else set()
+    answers = set()
+    for i, j in itertools.permutations(range(len(numbers)), 2):
+        for op in "+-*/":
+            value = apply_step(numbers[i], op, numbers[j], max_value=max_value)
+            if value is None:
+                continue
+            rest = (*(n for m, n in enumerate(numbers) if m not in (i, j)), value)
+            step = f"{numbers[i]}{op}{numbers[j]}={value}"
+            tails = _accepted_answers(rest, target, max_value)
+            answers |= {step + ("," + tail if tail else "") for tail in tails}
+    return answers
+
+
+@pytest.mark.parametrize("spec", ["countdown@k=3", "countdown@k=4,min_k=3"])
+def test_survivor_targets_are_the_characters_some_accepted_answer_continues_with(bench, spec):
+    game = games.make(spec)
+    pairs = bench.draw_pool(spec, 10, workers=1, seed=3)
+    for (prompt, answer), policy in zip(pairs, bench.survivor_policies(game, pairs), strict=True):
+        numbers, target = StepTask.parse_prompt(prompt)
+        accepted = {a + END for a in _accepted_answers(numbers, target, game.task.max_value)}
+        assert policy.shape == (len(answer) + 1, game.spec.num_actions)
+        for t in range(len(answer) + 1):
+            prefix = (answer + END)[:t]
+            expected = {a[t] for a in accepted if a.startswith(prefix)}
+            support = {game.chars[a - EOS] for a in np.flatnonzero(policy[t])}
+            assert support == expected, (prompt, prefix)
+            np.testing.assert_allclose(policy[t][policy[t] > 0], 1 / len(expected), rtol=1e-6)
 
 
 def test_a_record_the_game_would_not_play_is_caught(bench):

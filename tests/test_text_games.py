@@ -257,6 +257,23 @@ def test_countdown_splits_keep_test_problems_out_of_training():
         assert solve_steps(list(numbers), target) is not None
 
 
+def test_sorted_prompts_hold_the_same_problems_in_order():
+    drawn, ordered = games.make("countdown@k=4").task, games.make("countdown@k=4,order=sorted").task
+    for split in drawn.splits:
+        plain, tidy = drawn.test_prompts(split, limit=200), ordered.test_prompts(split, limit=200)
+        for a, b in zip(plain, tidy, strict=True):
+            (numbers, target), (sorted_numbers, same_target) = map(StepTask.parse_prompt, (a, b))
+            assert sorted_numbers == tuple(sorted(numbers)) and same_target == target
+    assert any(p != q for p, q in zip(plain, tidy, strict=True))  # drawn order is not sorted
+    curriculum = games.make("countdown@k=4,min_k=3,order=sorted").task
+    for prompt in curriculum.sample_prompts(300, np.random.default_rng(0)):
+        numbers = StepTask.parse_prompt(prompt)[0]
+        assert list(numbers) == sorted(numbers) and len(numbers) in (3, 4)
+    assert "numbers sorted" in games.make("countdown@order=sorted").task.describe()
+    with pytest.raises(games.GameLoadError, match=r"order must be one of \('drawn', 'sorted'\)"):
+        games.make("countdown@order=random")
+
+
 def test_game24_splits_follow_the_published_ranks():
     task = games.make(f"game24@data={GAME24_CSV}").task
     test = task.test_prompts("test")

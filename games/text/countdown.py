@@ -19,6 +19,7 @@ HELD_OUT_TARGETS = frozenset({14, 39, 41, 57, 62, 81, 87, 89, 96})
 TEST_SHARE = 50  # problems whose key % TEST_SHARE == 0 are test problems only
 MIN_NUMBER, MAX_NUMBER, MIN_TARGET, MAX_TARGET = 1, 99, 10, 100
 TEST_SIZE = 1000  # problems per test split (the published evaluations use 1000)
+ORDERS = ("drawn", "sorted")
 
 
 class Countdown(StepTask):
@@ -27,7 +28,11 @@ class Countdown(StepTask):
 
     ``min_k``: a curriculum. Training problems have ``min_k`` to ``k`` numbers, as many of each
     size; the test splits keep ``k``. Smaller problems are solved sooner and teach the steps,
-    the arithmetic and the format that the larger ones need (``countdown@k=4,min_k=3``)."""
+    the arithmetic and the format that the larger ones need (``countdown@k=4,min_k=3``).
+
+    ``order``: the prompt's numbers as drawn (the published setting) or ``sorted`` from
+    smallest to largest. The problems are the same multisets either way (the splits hash them
+    sorted); a sorted prompt spares the network learning that their order does not matter."""
 
     name = "countdown"
     version = 1
@@ -40,11 +45,18 @@ class Countdown(StepTask):
         max_digits: int = 4,
         min_k: int | None = None,
         reject: str = "step",
+        order: str = "drawn",
     ):
         super().__init__(k, mode, max_digits, MAX_NUMBER, MAX_TARGET, reject)
         self.min_k = k if min_k is None else min_k
         if not isinstance(self.min_k, int) or not 2 <= self.min_k <= k:
             raise ValueError(f"countdown: min_k must be 2..k={k}, got {min_k!r}")
+        if order not in ORDERS:
+            raise ValueError(f"countdown: order must be one of {ORDERS}, got {order!r}")
+        self.order = order
+
+    def describe(self) -> str:
+        return super().describe() + (", numbers sorted" if self.order == "sorted" else "")
 
     def sizes(self) -> str:
         if self.min_k == self.k:
@@ -105,6 +117,8 @@ class Countdown(StepTask):
             keep = self._in_split(numbers, targets, test, held_out)
             numbers, targets = numbers[keep], targets[keep]
             keep = solvable(numbers, targets, self.max_value)  # compiled: the costly filter
+            if self.order == "sorted":
+                numbers = np.sort(numbers, axis=1)
             for row, target in zip(numbers[keep].tolist(), targets[keep].tolist(), strict=True):
                 prompts.append(self.format_prompt(row, target))
                 if len(prompts) == n:
