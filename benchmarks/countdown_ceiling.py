@@ -22,6 +22,14 @@ solver wrote (one-hot), ``survivors`` every character after which the problem ca
 solved, alike (the characters ``reject=dead_end`` lets live): where several first steps lead
 to a solution, the solver's choice among them is arbitrary, and a one-hot target calls the
 others wrong.
+
+``--detours P`` (a game with ``backtrack=N``) writes searches instead of bare solutions: before
+each of the solver's steps, with probability P (again after each detour, while undos are
+left), a step after which the target can no longer be made, taken back at once (``<``) or after
+one more step (``<<``). The network learns to notice a dead end it wrote and take it back, so
+that decoding alone can recover from a wrong first step:
+
+    python benchmarks/countdown_ceiling.py --game countdown@k=4,backtrack=4 --detours 0.3
 """
 
 from __future__ import annotations
@@ -81,6 +89,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="policy targets: the solver's character (solution), or every character after "
         "which the problem stays solvable (survivors)",
     )
+    parser.add_argument(
+        "--detours",
+        type=float,
+        default=0.0,
+        help="share of steps preceded by a dead end taken back (a game with backtrack=N)",
+    )
     parser.add_argument("--device", default="auto", help="torch device (auto: GPU if any)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -89,28 +103,67 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_intermixed_args(argv)
     if min(args.pool, args.problems, args.workers) < 1 or args.minutes <= 0:
         parser.error("--pool, --problems and --workers must be >= 1, --minutes > 0")
+    if not 0 <= args.detours < 1:
+        parser.error(f"--detours must be a probability in [0, 1), got {args.detours}")
     return args
 
 
-def _draw(game_name: str, n: int, seed: int) -> list[tuple[str, str]]:
-    """``n`` training problems of ``game_name`` with the solver's answer (a worker's share)."""
+def _draw(game_name: str, n: int, seed: int, detours: float = 0.0) -> list[tuple[str, str]]:
+    """``n`` training problems of ``game_name`` with the solver's answer (a worker's share),
+    with ``detours`` written in (``with_detours``) when it is above 0."""
     task = games.make(game_name).task
     prompts = task.sample_prompts(n, np.random.default_rng([seed, 7]))
-    return [(p, solve_steps(*task.parse_prompt(p), max_value=task.max_value)) for p in prompts]
+    answers = [solve_steps(*task.parse_prompt(p), max_value=task.max_value) for p in prompts]
+    if detours:
+        rng = np.random.default_rng([seed, 8])
+        pairs = zip(prompts, answers, strict=True)
+        answers = [with_detours(task, p, a, detours, rng) for p, a in pairs]
+    return list(zip(prompts, answers, strict=True))
 
 
-def draw_pool(game_name: str, n: int, workers: int, seed: int) -> list[tuple[str, str]]:
+def with_detours(task, prompt: str, answer: str, share: float, rng: np.random.Generator) -> str:
+    """The solver's ``answer`` as a search that goes wrong and notices: before each step, with
+    probability ``share`` while ``task.backtrack`` undos are left, a step after which the target
+    can no longer be made (drawn uniformly), taken back at once, or half the time (when two
+    undos are left and it is no last step) after one more step on the numbers it left."""
+    numbers, target = task.parse_prompt(prompt)
+    left, undos, written = tuple(sorted(numbers)), task.backtrack, []
+    for step in answer.split(","):
+        while undos and len(left) >= 3 and rng.random() < share:
+            solvable = set(task.legal_steps(left, target))
+            dead = [s for s in task.legal_steps(left) if s not in solvable]
+            if not dead:
+                break
+            wrong = dead[rng.integers(len(dead))]
+            after = task.numbers_after(left, [wrong])
+            if undos >= 2 and len(after) >= 3 and rng.random() < 0.5:
+                further = task.legal_steps(after)
+                written.append(f"{wrong},{further[rng.integers(len(further))]},<<")
+                undos -= 2
+            else:
+                written.append(f"{wrong},<")
+                undos -= 1
+        written.append(step + ",")
+        left = task.numbers_after(left, [step])
+    return "".join(written).removesuffix(",")
+
+
+def draw_pool(
+    game_name: str, n: int, workers: int, seed: int, detours: float = 0.0
+) -> list[tuple[str, str]]:
     """``n`` (prompt, answer) pairs, drawn by ``workers`` processes with seeds of their own."""
     shares = [n // workers + (i < n % workers) for i in range(workers)]
     if workers == 1:
-        return _draw(game_name, n, seed)
+        return _draw(game_name, n, seed, detours)
     with ProcessPoolExecutor(workers) as pool:
         seeds = [seed * 1000 + i for i in range(workers)]
-        parts = pool.map(_draw, [game_name] * workers, shares, seeds)
+        parts = pool.map(_draw, [game_name] * workers, shares, seeds, [detours] * workers)
         return [pair for part in parts for pair in part]
 
 
-def load_pool(path: Path | None, game_name: str, n: int, workers: int, seed: int):
+def load_pool(
+    path: Path | None, game_name: str, n: int, workers: int, seed: int, detours: float = 0.0
+):
     """The first ``n`` problems of the pool saved at ``path`` if there is one, else a fresh
     pool (saved there if ``path`` is given)."""
     if path is not None and path.exists():
@@ -118,7 +171,7 @@ def load_pool(path: Path | None, game_name: str, n: int, workers: int, seed: int
         if len(pairs) < n or any(len(pair) != 2 for pair in pairs):
             raise SystemExit(f"{path}: expected {n} lines 'prompt answer', got {len(pairs)}")
         return pairs
-    pairs = draw_pool(game_name, n, workers, seed)
+    pairs = draw_pool(game_name, n, workers, seed, detours)
     if path is not None:
         scratch = path.with_suffix(".partial")
         scratch.write_text("".join(f"{p} {a}\n" for p, a in pairs))
@@ -195,11 +248,15 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     game = games.make(config.game)
     if game.spec.name != "countdown":
         raise ConfigError(f"this benchmark trains countdown; drop game={config.game}")
+    if args.detours and not game.task.backtrack:
+        raise ConfigError(f"--detours needs steps taken back: game={config.game},backtrack=4")
+    if args.detours and args.targets != "solution":
+        raise ConfigError("--detours writes searches: use it with --targets solution")
     device = pick_device(args.device)
     if device.type == "cpu":
         torch.set_num_threads(1)
     started = time.perf_counter()
-    pairs = load_pool(args.pool_file, config.game, args.pool, args.workers, args.seed)
+    pairs = load_pool(args.pool_file, config.game, args.pool, args.workers, args.seed, args.detours)
     discount = config.selfplay.value_discount
     targets = survivor_policies(game, pairs) if args.targets == "survivors" else [None] * len(pairs)
     records = [to_record(game, p, a, discount, t) for (p, a), t in zip(pairs, targets, strict=True)]
@@ -267,6 +324,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "training_problems": len(records),
         "training_positions": positions,
         "targets": args.targets,
+        "detours": args.detours,
         "problems_per_split": args.problems,
         **{f"best_{key}": max(r[key] for r in history) for key in rates},
         "overrides": list(args.overrides),

@@ -103,3 +103,35 @@ def test_a_short_run_trains_and_reports(bench, tmp_path):
     )
     with pytest.raises(SystemExit, match="expected 41 lines"):
         bench.main([*args[2:], "--pool", "41"])
+
+
+def test_detours_are_searches_the_game_accepts(bench, capsys):
+    """Solver answers with detours: each detour is a step after which the target cannot be
+    made, taken back; the game plays every trace to an accepted end within its undos."""
+    spec = "countdown@k=4,backtrack=4"
+    game = games.make(spec)
+    pairs = bench.draw_pool(spec, 40, workers=1, seed=4, detours=0.5)
+    plain = bench.draw_pool(spec, 40, workers=1, seed=4)
+    detours = 0
+    for (prompt, trace), (same, answer) in zip(pairs, plain, strict=True):
+        assert prompt == same and trace.count("<") <= 4
+        bench.check_record(game, prompt, bench.to_record(game, prompt, trace, discount=1.0))
+        numbers, target = StepTask.parse_prompt(prompt)
+        solution = answer.split(",")
+        standing: list[str] = []
+        for item in trace.replace("<", ",<,").split(","):
+            if item == "<":
+                standing.pop()
+            elif item:
+                left = game.task.numbers_after(numbers, standing)
+                assert item in game.task.legal_steps(left)
+                on_path = standing == solution[: len(standing)]
+                if on_path and item != solution[len(standing)]:  # a detour: a dead end
+                    assert item not in game.task.legal_steps(left, target), (trace, item)
+                    detours += 1
+                standing.append(item)
+        assert standing == answer.split(",")
+    assert detours > 10
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--detours", "1.5"])
+    assert "--detours must be a probability" in capsys.readouterr().err

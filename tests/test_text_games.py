@@ -4,6 +4,7 @@ published data splits, and the option syntax of game specs."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -25,6 +26,8 @@ SPECS = [
     "countdown@k=5,mode=guided",
     f"game24@data={GAME24_CSV}",
     f"game24@mode=guided,data={GAME24_CSV}",
+    f"game24@backtrack=3,data={GAME24_CSV}",
+    "countdown@k=4,backtrack=2",
     "addition@digits=4",
 ]
 
@@ -595,3 +598,121 @@ def test_evaluations_play_without_dead_end_rejections():
     plain = games.make("countdown@k=3")
     assert plain.for_evaluation() is plain
     assert games.make("game24@other_targets=0.5").for_evaluation().task.other_targets == 0.5
+
+
+# -- backtrack: a search written out -----------------------------------------------------------
+
+STEP = re.compile(r"(\d+)([+\-*/])(\d+)=(\d+)")
+
+
+def reference_trace(text: str, numbers: tuple[int, ...], target: int, undos: int) -> bool:
+    """Whether a trace of the backtrack grammar solves the problem: a stack of the multisets
+    after each step still standing; every step written legal where it was written."""
+    if text.count("<") > undos:
+        return False
+    if not re.fullmatch(rf"(?:{STEP.pattern},|<)*{STEP.pattern}", text):
+        return False
+    stack = [Counter(numbers)]
+    for item in re.finditer(rf"{STEP.pattern}|<", text):
+        if item.group() == "<":
+            if len(stack) == 1:
+                return False
+            stack.pop()
+            continue
+        a, op, b, c = int(item[1]), item[2], int(item[3]), int(item[4])
+        left = stack[-1].copy()
+        left[a] -= 1
+        left[b] -= 1
+        if min(left.values()) < 0 or apply_step(a, op, b, max_value=9999) != c:
+            return False
+        left[c] += 1
+        stack.append(+left)
+    last = stack[-1]
+    return sum(last.values()) == 1 and last[target] == 1
+
+
+def test_backtrack_takes_back_steps_and_the_steps_left_must_solve():
+    game = games.make("countdown@k=4,backtrack=2")
+    assert game.rules is None and "<" in game.chars  # the Python rules play traces
+    prompt = "10,20,3,7|97"
+    trace = "10*20=200,<10+20=30,3*30=90,90+7=97" + END
+    final = type_answer(game, prompt, trace)
+    assert game.returns(final)[0, 0] == 1 and game.answer(final) == trace
+    # A dead end (the target 97 can no longer be made from 7, 30, 30) is no loss: it may be
+    # taken back, two steps at once too.
+    final = type_answer(game, prompt, "10+20=30,3+7=10,<<10+20=30,3*30=90,90+7=97" + END)
+    assert game.returns(final)[0, 0] == 1
+    # Undos: only at the start of a step, only with a step standing, at most `backtrack`.
+    states = type_answer(game, prompt, "")
+    assert "<" not in decode_legal(game, states)
+    assert "<" not in decode_legal(game, type_answer(game, prompt, "10+20=30"))
+    assert "<" in decode_legal(game, type_answer(game, prompt, "10+20=30,"))
+    assert "<" not in decode_legal(game, type_answer(game, prompt, "10+20=30,<"))
+    assert "<" not in decode_legal(game, type_answer(game, prompt, "10+20=30,<3+7=10,<10*3=30,"))
+    assert "<" not in decode_legal(game, type_answer(game, prompt, "3+7=10,<3+7=10,<3+7=10,"))
+    # A wrong step and a last step that misses the target still lose where they are written.
+    final = type_answer(game, prompt, "10+20=31")
+    assert game.returns(final)[0, 0] == -1 and "not 31" in game.explain(final).reason
+    final = type_answer(game, prompt, "10+20=30,3*30=90,90-")
+    assert game.returns(final)[0, 0] == -1 and "target 97" in game.explain(final).reason
+    with pytest.raises(games.GameLoadError, match="backtrack needs mode=free and reject=step"):
+        games.make("countdown@k=4,backtrack=2,reject=dead_end")
+    with pytest.raises(games.GameLoadError, match=r"backtrack .* must be an int 0\.\.64"):
+        games.make("countdown@k=4,backtrack=-1")
+
+
+def decode_legal(game: TextGame, states: np.ndarray) -> str:
+    """The characters legal in the first state."""
+    return "".join(
+        game.action_to_string(a) for a in np.flatnonzero(game.legal_actions_mask(states)[0])
+    )
+
+
+def random_trace(
+    numbers: tuple[int, ...], target: int, undos: int, rng: np.random.Generator
+) -> str:
+    """A trace in the backtrack grammar that may go anywhere: up to ``undos`` undos, random
+    legal steps, wrong results, and the solver's step from the numbers standing, until one
+    number is left."""
+    stack, items = [tuple(sorted(numbers))], []
+    while len(stack[-1]) > 1:
+        left, draw = stack[-1], rng.random()
+        if draw < 0.25 and len(stack) > 1 and items.count("<") < undos:
+            stack.pop()
+            items.append("<")
+            continue
+        step = solve_steps(left, target, max_value=9999)
+        if step is None or draw < 0.55:
+            i, j = rng.choice(len(left), size=2, replace=False)
+            op = "+-*/"[rng.integers(4)]
+            value = apply_step(left[i], op, left[j], max_value=9999)
+            if value is None:
+                continue
+            if draw < 0.3:
+                value += 1  # a wrong result
+            step = f"{left[i]}{op}{left[j]}={value}"
+        step = step.split(",")[0]
+        items.append(step + ",")
+        stack.append(StepTask.numbers_after(left, [step]))
+    return "".join(items).removesuffix(",")
+
+
+def test_backtrack_verdicts_agree_with_a_reference_on_random_traces():
+    """Random traces typed into the game, with early verdicts and without: the verdict on what
+    was typed is the reference's, and no trace the reference accepts is cut short."""
+    task_game = games.make("countdown@k=3,backtrack=3")
+    rng = np.random.default_rng(7)
+    accepted = 0
+    for prompt in task_game.task.sample_prompts(300, rng):
+        numbers, target = StepTask.parse_prompt(prompt)
+        trace = random_trace(numbers, target, 3, rng)
+        expected = reference_trace(trace, numbers, target, undos=3)
+        accepted += expected
+        for game in (task_game, task_game.without_early_verdicts()):
+            final = type_answer(game, prompt, trace + END)
+            typed = game.answer(final).removesuffix(END)
+            assert game.is_terminal(final)[0], trace
+            verdict = game.returns(final)[0, 0] > 0
+            assert verdict == reference_trace(typed, numbers, target, undos=3), (trace, typed)
+            assert verdict == expected, (trace, typed)
+    assert 30 < accepted < 270  # both verdicts well represented

@@ -26,6 +26,7 @@ from games.text.verifier import (
     check_expression,
     check_step_prefix,
     check_steps,
+    check_trace,
     solvable_expression,
     solve_steps,
 )
@@ -139,6 +140,32 @@ def test_steps_rejected(text, reason):
     verdict = timed(check_steps, text, *PUZZLE)
     assert not verdict
     assert reason in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted", "reason"),
+    [
+        ("3+5=8,<3*5=15,15+7=22", True, ""),
+        ("3+5=8,8*7=56,<<3*5=15,15+7=22", True, ""),
+        ("3*5=15,15+7=22", True, ""),
+        ("3+5=8,<3*5=15,15+7=22,<15+7=22", True, ""),  # a last step taken back, rewritten
+        ("<3*5=15,15+7=22", False, "undo 1 has no step to take back"),
+        ("3+5=8,<<3*5=15,15+7=22", False, "undo 2 has no step to take back"),
+        ("3+5=8,<", False, "ends with an undo"),
+        ("3+5=9,<3*5=15,15+7=22", False, "before undo 1: step 1: 3+5 is 8, not 9"),
+        ("9+5=14,<3*5=15,15+7=22", False, "before undo 1: step 1: 9 is not available"),
+        ("3+5=8<3*5=15,15+7=22", False, "does not follow a finished step"),
+        ("3+5=8,<,3*5=15,15+7=22", False, "step 1 is empty"),
+        ("3+5=8,<3+5=8,<3+5=8,<3*5=15,15+7=22", False, "3 undos, over the limit of 2"),
+        ("3+5=8,<3*5=15", False, "1 step, but 3 numbers need 2"),
+        ("3+5=8,<3*5=15,15+7=2.2", False, ""),
+    ],
+)
+def test_traces(text, accepted, reason):
+    """A written search: undos take back the last step standing; every step written must be
+    legal; the steps left standing must solve the problem."""
+    verdict = timed(check_trace, text, [3, 5, 7], 22, max_undos=2)
+    assert verdict.accepted == accepted and reason in verdict.reason
 
 
 def test_steps_division_by_zero_is_a_rejection():
@@ -332,6 +359,7 @@ NUMBERS = st.lists(st.integers(0, 100), min_size=1, max_size=6)
 def test_fuzz_never_raises(text, numbers, target):
     for check in CHECKERS:
         timed(check, text, numbers, target)
+    timed(check_trace, text.replace("(", "<"), numbers, target, max_undos=4)
 
 
 @st.composite

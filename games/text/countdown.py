@@ -46,8 +46,9 @@ class Countdown(StepTask):
         min_k: int | None = None,
         reject: str = "step",
         order: str = "drawn",
+        backtrack: int = 0,
     ):
-        super().__init__(k, mode, max_digits, MAX_NUMBER, MAX_TARGET, reject)
+        super().__init__(k, mode, max_digits, MAX_NUMBER, MAX_TARGET, reject, backtrack)
         self.min_k = k if min_k is None else min_k
         if not isinstance(self.min_k, int) or not 2 <= self.min_k <= k:
             raise ValueError(f"countdown: min_k must be 2..k={k}, got {min_k!r}")

@@ -66,8 +66,9 @@ class Game24(StepTask):
         max_digits: int = 4,
         reject: str = "step",
         other_targets: float = 0.0,
+        backtrack: int = 0,
     ):
-        super().__init__(4, mode, max_digits, 13, TARGET, reject)
+        super().__init__(4, mode, max_digits, 13, TARGET, reject, backtrack)
         if not isinstance(other_targets, int | float) or not 0 <= other_targets <= 1:
             raise ValueError(
                 f"game24: other_targets must be a share in [0, 1], got {other_targets!r}"

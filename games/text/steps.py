@@ -16,6 +16,12 @@ a last step that misses the target; ``dead_end`` also any character after which 
 can no longer be made from the numbers left (a solver decides), so a planning mistake loses
 where it is made, as an arithmetic one does. Finished answers get the verifier's verdict
 either way; only what the search learns along the way differs.
+
+``backtrack=N`` (free mode) lets an answer be a search written out, as Stream of Search's
+models write theirs: at the start of a step, ``<`` takes back the last step still standing,
+at most N times, and the steps left standing must solve the problem
+(``45-12=33,<45+12=57,57-3=54,54+18=72``). A step after which the target cannot be made is then
+no loss: the writer may notice and take it back. Every step written must still be legal.
 """
 
 from __future__ import annotations
@@ -24,17 +30,19 @@ import copy
 import functools
 import itertools
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 
 from games.text.step_rules import FreeStepRules, free_step_rules
-from games.text.task import END, TextTask
-from games.text.verifier import Verdict, apply_step, check_steps, solve_steps
+from games.text.task import ALPHABET, END, TextTask
+from games.text.verifier import UNDO, Verdict, apply_step, check_steps, check_trace, solve_steps
 
 OPERATORS = "+-*/"
 DIGITS = "0123456789"
 MODES = ("free", "guided")
 REJECT = ("step", "dead_end")
+MAX_BACKTRACK = 64
 _COMPILED = ("allowed_next", "early_verdict", "autocomplete", "parse_prompt", "_continues",
              "_free", "_digits")  # fmt: skip
 """The rules ``step_rules`` compiles: a subclass that changes one keeps the Python rules."""
@@ -48,6 +56,7 @@ class StepTask(TextTask):
     the answer); each problem takes as many steps as its own numbers allow. ``max_digits``
     bounds every number written (and so every intermediate result: ``10**max_digits - 1``).
     ``reject``: what free mode rejects before the answer ends (see the module's docstring).
+    ``backtrack``: how many steps a free answer may take back (``<``; 0: none).
     """
 
     def __init__(
@@ -58,6 +67,7 @@ class StepTask(TextTask):
         max_number: int,
         max_target: int,
         reject: str = "step",
+        backtrack: int = 0,
     ):
         if mode not in MODES:
             raise ValueError(f"{self.name}: mode must be one of {MODES}, got {mode!r}")
@@ -66,6 +76,18 @@ class StepTask(TextTask):
         if reject != "step" and mode != "free":
             raise ValueError(f"{self.name}: reject={reject} needs mode=free")
         self.dead_ends = reject == "dead_end"
+        if not isinstance(backtrack, int) or not 0 <= backtrack <= MAX_BACKTRACK:
+            raise ValueError(
+                f"{self.name}: backtrack (steps an answer may take back) must be an int "
+                f"0..{MAX_BACKTRACK}, got {backtrack!r}"
+            )
+        if backtrack and (mode != "free" or self.dead_ends):
+            # A dead end that loses at once leaves nothing to take back; guided steps are
+            # written for the writer.
+            raise ValueError(f"{self.name}: backtrack needs mode=free and reject=step")
+        self.backtrack = backtrack
+        if backtrack:
+            self.alphabet = ALPHABET + UNDO
         if not isinstance(k, int) or not 2 <= k <= 6:
             raise ValueError(f"{self.name}: k (numbers per problem) must be 2..6, got {k!r}")
         if not isinstance(max_digits, int) or max_digits < len(str(max_number)):
@@ -77,8 +99,9 @@ class StepTask(TextTask):
         self.k, self.mode, self.max_digits = k, mode, max_digits
         self.max_value = 10**max_digits - 1
         self.max_prompt_length = k * (len(str(max_number)) + 1) + len(str(max_target))
-        # Every step: operand, operator, operand, "=", result, then "," or END.
-        self.max_answer_length = (k - 1) * (3 * max_digits + 3)
+        # Every step: operand, operator, operand, "=", result, then "," or END; each undo
+        # takes back one step, so at most k - 1 + backtrack steps are written.
+        self.max_answer_length = (k - 1 + backtrack) * (3 * max_digits + 3) + backtrack
 
     def for_evaluation(self) -> StepTask:
         """Without ``reject=dead_end``: a solver's early rejections would steer an evaluation's
@@ -92,7 +115,8 @@ class StepTask(TextTask):
 
     def describe(self) -> str:
         dead_ends = " (dead ends lose)" if self.dead_ends else ""
-        return f"{self.name} {self.sizes()} {self.mode}{dead_ends}"
+        backtrack = f", {self.backtrack} undos" if self.backtrack else ""
+        return f"{self.name} {self.sizes()} {self.mode}{dead_ends}{backtrack}"
 
     def sizes(self) -> str:
         """The problem sizes, for ``describe``."""
@@ -124,8 +148,10 @@ class StepTask(TextTask):
     def compiled_rules(self, chars: str) -> FreeStepRules | None:
         """Free mode's rules compiled with Numba (``games/text/step_rules.py``); None in guided
         mode, or where a subclass changes the rules they follow."""
-        if self.mode != "free" or any(
-            getattr(type(self), name) is not getattr(StepTask, name) for name in _COMPILED
+        if (
+            self.mode != "free"
+            or self.backtrack
+            or any(getattr(type(self), name) is not getattr(StepTask, name) for name in _COMPILED)
         ):
             return None
         return free_step_rules(
@@ -134,6 +160,11 @@ class StepTask(TextTask):
 
     def verify(self, prompt: str, answer: str) -> Verdict:
         numbers, target = self.parse_prompt(prompt)
+        if self.backtrack:
+            return check_trace(
+                answer, numbers, target, max_undos=self.backtrack, max_digits=self.max_digits,
+                max_text=self.max_answer_length,
+            )  # fmt: skip
         return check_steps(answer, numbers, target, max_digits=self.max_digits)
 
     def early_verdict(self, prompt: str, answer: str) -> Verdict | None:
@@ -143,15 +174,17 @@ class StepTask(TextTask):
         ``reject="dead_end"`` also a step after which the target cannot be made. A finished
         answer gets the same verdict this way as from the verifier at its end; the search just
         sees a mistake where it is made. Guided steps are right by construction."""
-        if self.mode != "free" or not answer or answer.endswith(END):
+        if self.mode != "free" or not answer or answer.endswith((END, UNDO)):
             return None
         numbers, target = self.parse_prompt(prompt)
-        steps = answer.split(",")
+        standing, current, _ = _standing_steps(answer)
         complete = answer.endswith(",")  # then the step before the ',' has just ended
-        k = len(steps) - 1 if complete else len(steps)
+        if complete:
+            *standing, current = standing
+        k = len(standing) + 1
         last = k == len(numbers) - 1
         problem = self._step_problem(
-            _available(numbers, tuple(steps[: k - 1])), steps[k - 1], complete, last, target
+            _available(numbers, tuple(standing)), current, complete, last, target
         )
         return None if problem is None else Verdict(False, f"step {k}: {problem}")
 
@@ -194,6 +227,8 @@ class StepTask(TextTask):
         left. Among the last steps that make a training problem, one that begins like the
         step written (the longest common beginning; drawn with ``rng`` among equals)."""
         numbers, target = self.parse_prompt(prompt)
+        if self.backtrack:
+            return None  # a written search: its last steps are no answer of their own
         *done, last = answer.removesuffix(END).split(",")
         if len(done) != len(numbers) - 2:
             return None  # rejected before the last step: nothing to relabel
@@ -213,6 +248,16 @@ class StepTask(TextTask):
         step, value = best[rng.integers(len(best))] if len(best) > 1 else best[0]
         return self.format_prompt(numbers, value), ",".join([*done, step]) + END
 
+    def legal_steps(self, numbers: Sequence[int], target: int | None = None) -> list[str]:
+        """Every legal step ``"a op b=c"`` on ``numbers``, sorted; with ``target``, only those
+        after which it can still be made (a last step: that make it)."""
+        return sorted(_legal_steps(tuple(sorted(numbers)), self.max_value, target))
+
+    @staticmethod
+    def numbers_after(numbers: Sequence[int], steps: Sequence[str]) -> tuple[int, ...]:
+        """The numbers left, sorted, after the legal ``steps`` on ``numbers``."""
+        return _available(tuple(sorted(numbers)), tuple(steps))
+
     def _continues(
         self, numbers: tuple[int, ...], step: str, complete: bool, goal: int | None
     ) -> bool:
@@ -222,14 +267,16 @@ class StepTask(TextTask):
         return step in _step_prefixes(numbers, self.max_value, goal)
 
     def allowed_next(self, prompt: str, answer: str) -> str:
-        steps = answer.split(",")
-        current = steps[-1]
+        standing, current, undos = _standing_steps(answer)
         numbers, _ = self.parse_prompt(prompt)
-        if len(steps) > len(numbers) - 1:
+        if len(standing) >= len(numbers) - 1:
             return ""  # more steps than numbers allow: only reachable by a broken grammar
         if self.mode == "free":
-            return self._free(current, last_step=len(steps) == len(numbers) - 1)
-        return self._guided(_available(numbers, tuple(steps[:-1])), current)
+            allowed = self._free(current, last_step=len(standing) == len(numbers) - 2)
+            if not current and standing and undos < self.backtrack:
+                allowed += UNDO
+            return allowed
+        return self._guided(_available(numbers, standing), current)
 
     def autocomplete(self, prompt: str, answer: str) -> str:
         if self.mode != "guided" or not answer.endswith("="):
@@ -257,6 +304,25 @@ class StepTask(TextTask):
         """Characters towards a legal step's ``a op b=`` (the game writes the result)."""
         legal = _legal_steps(available, self.max_value, None)
         return _extensions(current, (t[: t.index("=") + 1] for t in legal))
+
+
+@functools.lru_cache(maxsize=65536)
+def _standing_steps(answer: str) -> tuple[tuple[str, ...], str, int]:
+    """The complete steps still standing in ``answer`` (each ``UNDO`` takes back the last),
+    the step being written, and the undos used: ``"3+5=8,8*2=16,<<3*5=1"`` -> ((), "3*5=1",
+    2). Cached, as every character of a search asks again."""
+    standing: list[str] = []
+    current, undos = "", 0
+    for item in answer.removesuffix(END).replace(UNDO, "," + UNDO + ",").split(","):
+        if item == UNDO:
+            if standing:  # the grammar offers an undo only where there is a step to take back
+                standing.pop()
+            undos += 1
+        elif item:
+            standing.append(item)
+    if answer and not answer.endswith((",", UNDO, END)):
+        current = standing.pop()
+    return tuple(standing), current, undos
 
 
 def _split_step(step: str) -> tuple[str, str, str]:

@@ -44,6 +44,8 @@ MAX_DEPTH = 64
 """Deepest parenthesis nesting in an expression."""
 
 OPERATORS = "+-*/"
+UNDO = "<"
+"""In a written search (``check_trace``): take back the last step still standing."""
 _DIGITS = "0123456789"
 _Token = tuple[str, int, int]  # (kind, index in the text, value): kind "num", an operator or ()=,
 
@@ -221,6 +223,49 @@ def check_step_prefix(
         return Verdict(False, f"{_count(len(steps), 'step')} for {_count(len(numbers), 'number')}")
     limit = _step_limit(max_digits, max_value)
     return _run_steps(steps, [int(n) for n in numbers], None, limit)
+
+
+def check_trace(
+    text: str,
+    numbers: Sequence[int],
+    target: int,
+    *,
+    max_undos: int,
+    max_text: int = MAX_TEXT,
+    max_digits: int = MAX_DIGITS,
+    max_value: int = MAX_VALUE,
+) -> Verdict:
+    """Whether the search written out in ``text`` ends in a solution: steps as in
+    ``check_steps``, where ``UNDO`` (``<``, at the start of a step) takes back the last step
+    still standing, at most ``max_undos`` times. Every step written must be legal where it was
+    written, taken back or not; the steps left standing must solve ``numbers`` -> ``target``
+    (``"45-12=33,<45+12=57,57-3=54,54+18=72"``)."""
+    problem = _text_problem(text, max_text)
+    if problem:
+        return Verdict(False, problem)
+    chunks = text.split(UNDO)
+    if len(chunks) - 1 > max_undos:
+        return Verdict(False, f"{_count(len(chunks) - 1, 'undo')}, over the limit of {max_undos}")
+    standing: list[str] = []
+    for i, chunk in enumerate(chunks[:-1], 1):
+        if chunk and not chunk.endswith(","):
+            return Verdict(False, f"undo {i} does not follow a finished step (after {chunk!r})")
+        standing += chunk.removesuffix(",").split(",") if chunk else []
+        if not standing:
+            return Verdict(False, f"undo {i} has no step to take back")
+        verdict = check_step_prefix(
+            ",".join(standing), numbers, max_text=max_text, max_digits=max_digits,
+            max_value=max_value,
+        )  # fmt: skip
+        if not verdict.accepted:
+            return Verdict(False, f"before undo {i}: {verdict.reason}")
+        standing.pop()
+    if not chunks[-1] and len(chunks) > 1:
+        return Verdict(False, "the answer ends with an undo, not a step")
+    return check_steps(
+        ",".join([*standing, chunks[-1]]), numbers, target, max_text=max_text,
+        max_digits=max_digits, max_value=max_value,
+    )  # fmt: skip
 
 
 def _read_steps(
