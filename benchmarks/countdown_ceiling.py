@@ -30,6 +30,10 @@ one more step (``<<``). The network learns to notice a dead end it wrote and tak
 that decoding alone can recover from a wrong first step:
 
     python benchmarks/countdown_ceiling.py --game countdown@k=4,backtrack=4 --detours 0.3
+
+``--mask-detours`` teaches nothing at the characters of the steps taken back (their policy
+targets are zero): the network learns to notice a dead end and take it back, and what to write
+after it, but is never taught to write one, so its first guess stays the solver's step.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from rich.table import Table
 
 import games
 from games.text.task import BOS, END, SEP, TextGame
-from games.text.verifier import solve_steps
+from games.text.verifier import UNDO, solve_steps
 from selfplay.config import ConfigError, resolve, to_dict
 from selfplay.incremental import decoding_evaluator
 from selfplay.learner import Learner
@@ -95,6 +99,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=0.0,
         help="share of steps preceded by a dead end taken back (a game with backtrack=N)",
     )
+    parser.add_argument(
+        "--mask-detours",
+        action="store_true",
+        help="no policy target at the characters of steps taken back (with --detours)",
+    )
     parser.add_argument("--device", default="auto", help="torch device (auto: GPU if any)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -105,6 +114,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--pool, --problems and --workers must be >= 1, --minutes > 0")
     if not 0 <= args.detours < 1:
         parser.error(f"--detours must be a probability in [0, 1), got {args.detours}")
+    if args.mask_detours and not args.detours:
+        parser.error("--mask-detours needs --detours P above 0")
     return args
 
 
@@ -148,6 +159,23 @@ def with_detours(task, prompt: str, answer: str, share: float, rng: np.random.Ge
     return "".join(written).removesuffix(",")
 
 
+def undone_characters(answer: str) -> np.ndarray:
+    """For each character of a written search, whether it belongs to a step that a later
+    ``<`` takes back (the step's comma included; the ``<`` itself does not)."""
+    undone = np.zeros(len(answer), dtype=bool)
+    standing: list[tuple[int, int]] = []  # spans [start, end] of the steps still standing
+    start = 0
+    for i, char in enumerate(answer):
+        if char == ",":
+            standing.append((start, i))
+            start = i + 1
+        elif char == UNDO:
+            first, last = standing.pop()
+            undone[first : last + 1] = True
+            start = i + 1
+    return undone
+
+
 def draw_pool(
     game_name: str, n: int, workers: int, seed: int, detours: float = 0.0
 ) -> list[tuple[str, str]]:
@@ -180,11 +208,16 @@ def load_pool(
 
 
 def to_record(
-    game, prompt: str, answer: str, discount: float, policies: np.ndarray | None = None
+    game,
+    prompt: str,
+    answer: str,
+    discount: float,
+    policies: np.ndarray | None = None,
+    mask_undone: bool = False,
 ) -> GameRecord:
     """The solved game as a replay record: one position per answer token (the END token
-    included), one-hot policy on the token written (or ``policies`` ``[plies, A]``), values +1
-    discounted."""
+    included), one-hot policy on the token written (or ``policies`` ``[plies, A]``; none at the
+    characters of steps taken back with ``mask_undone``), values +1 discounted."""
     tokens = np.concatenate([[BOS], game.encode(prompt), [SEP], game.encode(answer + END)])
     start = len(prompt) + 2
     plies = len(answer) + 1
@@ -195,6 +228,8 @@ def to_record(
     if policies is None:
         policies = np.zeros((plies, game.spec.num_actions), np.float32)
         policies[np.arange(plies), actions] = 1.0
+    if mask_undone:
+        policies[: len(answer)][undone_characters(answer)] = 0.0
     return GameRecord.from_plies(
         observations, policies, np.zeros(plies, np.int8), actions, np.ones(1), discount=discount
     )
@@ -259,7 +294,10 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     pairs = load_pool(args.pool_file, config.game, args.pool, args.workers, args.seed, args.detours)
     discount = config.selfplay.value_discount
     targets = survivor_policies(game, pairs) if args.targets == "survivors" else [None] * len(pairs)
-    records = [to_record(game, p, a, discount, t) for (p, a), t in zip(pairs, targets, strict=True)]
+    records = [
+        to_record(game, p, a, discount, t, args.mask_detours)
+        for (p, a), t in zip(pairs, targets, strict=True)
+    ]
     for (prompt, _), record in zip(pairs[:CHECKED_GAMES], records, strict=False):
         check_record(game, prompt, record)
     positions = sum(r.length for r in records)
@@ -325,6 +363,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "training_positions": positions,
         "targets": args.targets,
         "detours": args.detours,
+        "mask_detours": args.mask_detours,
         "problems_per_split": args.problems,
         **{f"best_{key}": max(r[key] for r in history) for key in rates},
         "overrides": list(args.overrides),

@@ -135,3 +135,24 @@ def test_detours_are_searches_the_game_accepts(bench, capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(["--detours", "1.5"])
     assert "--detours must be a probability" in capsys.readouterr().err
+
+
+def test_masked_detours_teach_nothing_at_the_steps_taken_back(bench):
+    """With ``mask_undone`` the characters of each step a later ``<`` takes back (its comma
+    included) have no policy target; the ``<``, the steps that stand and END keep theirs."""
+    answer = "1+2=3,<3*4=12,5-1=4,<<12*2=24"
+    marks = "".join("u" if flag else "." for flag in bench.undone_characters(answer))
+    assert marks == "uuuuuu." + "u" * 13 + ".." + "." * 7
+    assert not bench.undone_characters("7*8=56,56-6=50").any()
+    spec = "countdown@k=4,backtrack=4"
+    game = games.make(spec)
+    pairs = bench.draw_pool(spec, 20, workers=1, seed=4, detours=0.5)
+    prompt, trace = next((p, t) for p, t in pairs if "<" in t)
+    plain = bench.to_record(game, prompt, trace, discount=1.0)
+    masked = bench.to_record(game, prompt, trace, discount=1.0, mask_undone=True)
+    bench.check_record(game, prompt, masked)
+    np.testing.assert_array_equal(plain.actions, masked.actions)
+    kept = ~np.append(bench.undone_characters(trace), False)  # END keeps its target
+    assert not kept.all()
+    np.testing.assert_array_equal(masked.policies.sum(axis=1), kept.astype(np.float32))
+    np.testing.assert_array_equal(masked.policies[kept], plain.policies[kept])
