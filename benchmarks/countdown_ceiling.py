@@ -34,6 +34,9 @@ that decoding alone can recover from a wrong first step:
 ``--mask-detours`` teaches nothing at the characters of the steps taken back (their policy
 targets are zero): the network learns to notice a dead end and take it back, and what to write
 after it, but is never taught to write one, so its first guess stays the solver's step.
+
+``--checkpoint net.pt`` writes the network at every evaluation in a run's checkpoint format, so
+``selfplay eval net.pt`` measures it with search and ``selfplay answer net.pt`` shows answers.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from rich.table import Table
 import games
 from games.text.task import BOS, END, SEP, TextGame
 from games.text.verifier import UNDO, solve_steps
+from selfplay.checkpoint import game_info, save_checkpoint
 from selfplay.config import ConfigError, resolve, to_dict
 from selfplay.incremental import decoding_evaluator
 from selfplay.learner import Learner
@@ -103,6 +107,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--mask-detours",
         action="store_true",
         help="no policy target at the characters of steps taken back (with --detours)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="write the network here at every evaluation, in a run's checkpoint format "
+        "(for selfplay eval / answer)",
     )
     parser.add_argument("--device", default="auto", help="torch device (auto: GPU if any)")
     parser.add_argument("--seed", type=int, default=0)
@@ -278,6 +289,18 @@ def check_record(game, prompt: str, record: GameRecord) -> None:
         raise AssertionError(f"{prompt}: the answer was not accepted ({game.render(states)})")
 
 
+def save_network(path: Path, game, config, learner: Learner) -> None:
+    """The learner as a training run's checkpoint (no gated best: players load the learner's
+    published weights), so that ``selfplay eval`` and ``selfplay answer`` read it."""
+    payload = {
+        "game": game_info(game.spec),
+        "config": to_dict(config),
+        "learner": learner.state_dict(),
+        "generation": learner.step,
+    }
+    save_checkpoint(path, payload)
+
+
 def run(args: argparse.Namespace, console: Console) -> dict:
     config = resolve([f"game={args.game}", f"seed={args.seed}", *args.overrides])
     game = games.make(config.game)
@@ -348,6 +371,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 soft_wrap=True,
             )
             next_eval = elapsed + args.eval_every
+            if args.checkpoint is not None:
+                save_network(args.checkpoint, game, config, learner)
             if elapsed >= args.minutes * 60:
                 break
         observations, policies, values = buffer.sample(

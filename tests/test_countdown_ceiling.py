@@ -8,12 +8,15 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from conftest import benchmark_module
 
 import games
 from games.text.steps import StepTask
 from games.text.task import END, EOS
 from games.text.verifier import apply_step
+from selfplay.checkpoint import load_checkpoint
+from selfplay.players import NetworkPlayer
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +87,16 @@ def test_a_short_run_trains_and_reports(bench, tmp_path):
     out, pool = tmp_path / "ceiling.json", tmp_path / "pool.txt"
     args = ["--minutes", "0.05", "--pool", "40", "--problems", "5", "--eval-every", "1"]
     args += ["model.blocks=1", "model.channels=16", "--out", str(out), "--pool-file", str(pool)]
-    args += ["learner.ema=0.9"]
+    args += ["learner.ema=0.9", "--checkpoint", str(tmp_path / "net.pt")]
     bench.main(args)
     report = json.loads(out.read_text())
+    # The network written at the last evaluation loads as a player: the learner's average.
+    payload = load_checkpoint(tmp_path / "net.pt")
+    assert payload["generation"] == report["history"][-1]["steps"]
+    player = NetworkPlayer.from_checkpoint(tmp_path / "net.pt")
+    average = payload["learner"]["average"]
+    for name, tensor in player.model.state_dict().items():
+        torch.testing.assert_close(tensor, average[name], rtol=0, atol=0)
     assert report["training_problems"] == 40 and report["problems_per_split"] == 5
     steps = [row["steps"] for row in report["history"]]
     assert steps[0] == 0 and steps[-1] > 0 and steps == sorted(steps)
