@@ -35,6 +35,15 @@ that decoding alone can recover from a wrong first step:
 targets are zero): the network learns to notice a dead end and take it back, and what to write
 after it, but is never taught to write one, so its first guess stays the solver's step.
 
+``--own-mistakes M`` teaches the network at its own mistakes (DAgger, Ross et al. 2011): at
+every evaluation it writes greedy answers to M training problems, and each rejected one, up to
+its first mistake (``countdown_failures.first_mistake``), gets the solver's answer from there
+on. In a game with ``backtrack`` a dead end it wrote is kept and taken back first (``<``), with
+no policy target at its characters: the network learns to notice its own likely dead ends and
+recover, not to write them. ``--own-share`` of every batch is drawn from the latest of these:
+
+    python benchmarks/countdown_ceiling.py --game countdown@k=4,backtrack=4 --own-mistakes 2000
+
 ``--checkpoint net.pt`` writes the network at every evaluation in a run's checkpoint format, so
 ``selfplay eval net.pt`` measures it with search and ``selfplay answer net.pt`` shows answers.
 """
@@ -64,9 +73,10 @@ from selfplay.incremental import decoding_evaluator
 from selfplay.learner import Learner
 from selfplay.model import count_parameters, pick_device
 from selfplay.replay import GameRecord, ReplayBuffer
-from selfplay.text_eval import greedy_solve_rates
+from selfplay.text_eval import decode, greedy_solve_rates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from countdown_failures import first_mistake
 from report import machine_facts, save_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,6 +119,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="no policy target at the characters of steps taken back (with --detours)",
     )
     parser.add_argument(
+        "--own-mistakes",
+        type=int,
+        default=0,
+        help="training problems answered greedily at every evaluation, whose mistakes the "
+        "solver corrects into training answers (0: none)",
+    )
+    parser.add_argument(
+        "--own-share",
+        type=float,
+        default=0.25,
+        help="share of each batch drawn from those corrections (0.25)",
+    )
+    parser.add_argument(
         "--checkpoint",
         type=Path,
         default=None,
@@ -127,6 +150,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--detours must be a probability in [0, 1), got {args.detours}")
     if args.mask_detours and not args.detours:
         parser.error("--mask-detours needs --detours P above 0")
+    if args.own_mistakes < 0 or not 0 < args.own_share < 1:
+        parser.error("--own-mistakes must be >= 0 and --own-share in (0, 1)")
     return args
 
 
@@ -185,6 +210,42 @@ def undone_characters(answer: str) -> np.ndarray:
             undone[first : last + 1] = True
             start = i + 1
     return undone
+
+
+def correction(task, prompt: str, answer: str) -> tuple[str, bool] | None:
+    """The network's rejected ``answer`` (``END`` included where written) up to its first
+    mistake, then the solver's steps from there: an accepted answer (or written search) that
+    starts where the network went, and whether it keeps the network's dead end and takes it
+    back (a game with undos left). None for an accepted answer, one that only stopped short,
+    or where the correction would be the solver's own answer."""
+    mistake = first_mistake(task, prompt, answer)
+    if mistake is None or mistake.kind == "other":
+        return None
+    _, target = task.parse_prompt(prompt)
+    prefix = answer[: mistake.start]
+    detour = mistake.kind == "dead end" and mistake.undos < task.backtrack
+    if detour:
+        prefix += f"{mistake.step},{UNDO}"
+    if not prefix:
+        return None
+    trace = prefix + solve_steps(mistake.left, target, max_value=task.max_value)
+    if not task.verify(prompt, trace):
+        raise AssertionError(f"{prompt}: the correction {trace!r} of {answer!r} is rejected")
+    return trace, detour
+
+
+def own_corrections(game, evaluator, prompts: Sequence[str], discount: float, seed: int):
+    """Records of the corrections (``correction``) of the greedy answers that ``evaluator``
+    writes to ``prompts``, the characters of steps taken back untaught, and how many of them
+    take a dead end of the network's back."""
+    states = decode(game, evaluator, game.states_from_prompts(prompts), np.random.default_rng(seed))
+    records, detours = [], 0
+    for i, prompt in enumerate(prompts):
+        fixed = correction(game.task, prompt, game.answer(states, i))
+        if fixed is not None:
+            records.append(to_record(game, prompt, fixed[0], discount, mask_undone=True))
+            detours += fixed[1]
+    return records, detours
 
 
 def draw_pool(
@@ -341,6 +402,12 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         split: game.states_from_prompts(game.task.test_prompts(split, limit=args.problems))
         for split in game.task.splits
     }
+    # The corrections of the network's own mistakes, the latest four evaluations' worth.
+    own = ReplayBuffer(
+        max(1, 4 * args.own_mistakes * positions // len(records)),
+        game.spec.observation_shape, game.spec.num_actions, args.seed,
+    )  # fmt: skip
+    own_rng = np.random.default_rng([args.seed, 9])
     history: list[dict] = []
     start = time.perf_counter()
     next_eval = 0.0
@@ -361,12 +428,21 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 **rates,
                 "policy_loss": float(np.mean(losses)) if losses else None,
             }
+            if args.own_mistakes:
+                chosen = own_rng.choice(len(pairs), size=args.own_mistakes, replace=False)
+                prompts = [pairs[i][0] for i in chosen]
+                fixed, row["own_detours"] = own_corrections(
+                    game, evaluators["greedy"], prompts, discount, int(own_rng.integers(1 << 31))
+                )
+                own.add(fixed)
+                row["own_corrections"] = len(fixed)
             history.append(row)
             losses.clear()
             console.print(
                 f"{elapsed:6.0f} s  step {learner.step:6d}  epochs {row['epochs']:6.2f}  "
                 + "  ".join(f"{key} {rate:6.1%}" for key, rate in rates.items())
-                + (f"  loss {row['policy_loss']:.4f}" if row["policy_loss"] is not None else ""),
+                + (f"  loss {row['policy_loss']:.4f}" if row["policy_loss"] is not None else "")
+                + (f"  corrections {row['own_corrections']}" if args.own_mistakes else ""),
                 highlight=False,
                 soft_wrap=True,
             )
@@ -375,8 +451,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 save_network(args.checkpoint, game, config, learner)
             if elapsed >= args.minutes * 60:
                 break
-        observations, policies, values = buffer.sample(
-            config.learner.batch_size, whole_games=config.learner.whole_games
+        observations, policies, values = _batch(
+            buffer, own, args.own_share, config.learner.batch_size, config.learner.whole_games
         )
         losses.append(learner.train_step(observations, policies, values)["policy_loss"])
 
@@ -389,6 +465,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "targets": args.targets,
         "detours": args.detours,
         "mask_detours": args.mask_detours,
+        "own_mistakes": args.own_mistakes,
+        "own_share": args.own_share if args.own_mistakes else 0.0,
         "problems_per_split": args.problems,
         **{f"best_{key}": max(r[key] for r in history) for key in rates},
         "overrides": list(args.overrides),
@@ -396,6 +474,16 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "machine": machine_facts(load_before),
         "history": history,
     }
+
+
+def _batch(buffer: ReplayBuffer, own: ReplayBuffer, share: float, size: int, whole_games: bool):
+    """A training batch: ``share`` of it from the corrections in ``own`` once there are any,
+    the rest from the solver's answers in ``buffer``."""
+    mine = round(size * share) if len(own) else 0
+    parts = [buffer.sample(size - mine, whole_games=whole_games)]
+    if mine:
+        parts.append(own.sample(mine, whole_games=whole_games))
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
 
 
 def print_report(report: dict, console: Console) -> None:

@@ -39,7 +39,7 @@ from selfplay.players import NetworkPlayer
 from selfplay.text_eval import decode, search_answers, solve_answers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import machine_facts, save_report
+from report import machine_facts, print_checkpoint_rows, save_report
 
 ROOT = Path(__file__).resolve().parents[1]
 RERANK = (4, 32)
@@ -122,12 +122,12 @@ def print_report(report: dict, console: Console) -> None:
                                                 "tree_s")]  # fmt: skip
     for column in ("#", "split", *numbers):
         table.add_column(column.replace("hidden_", "").replace("_", " "), justify="right")
-    for r in rows:
-        cells = [f"{r[k]:.2f}" if k == "auc" else f"{r[k]:.1%}" for k in numbers]
-        table.add_row(str(report["checkpoints"].index(r["checkpoint"])), r["split"], *cells)
-    console.print(table)
-    for i, path in enumerate(report["checkpoints"]):
-        console.print(f"{i}: {path}")
+    print_checkpoint_rows(
+        table,
+        report,
+        lambda r: [f"{r[k]:.2f}" if k == "auc" else f"{r[k]:.1%}" for k in numbers],
+        console,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 from rich.console import Console
+from rich.table import Table
 
 
 def machine_facts(load_before: tuple[float, ...]) -> dict:
@@ -22,6 +23,17 @@ def machine_facts(load_before: tuple[float, ...]) -> dict:
         "platform": platform.platform(),
         "torch": torch.__version__,
     }
+
+
+def print_checkpoint_rows(table: Table, report: dict, cells, console: Console) -> None:
+    """Fills ``table`` (its columns "#", "split", then those of ``cells(row)``, a list of
+    strings) with ``report["rows"]``, one per checkpoint and split, numbered by checkpoint;
+    prints it and which checkpoint each number is."""
+    for r in report["rows"]:
+        table.add_row(str(report["checkpoints"].index(r["checkpoint"])), r["split"], *cells(r))
+    console.print(table)
+    for i, path in enumerate(report["checkpoints"]):
+        console.print(f"{i}: {path}")
 
 
 def save_report(report: dict, out: Path, console: Console) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +33,34 @@ def untrained_checkpoint(path: Path, game: str) -> Path:
     save_checkpoint(path, {"game": game_info(spec), "config": to_dict(config),
                            "learner": {"model": model.state_dict()}})  # fmt: skip
     return path
+
+
+def careless_answer(task, prompt: str, rng: np.random.Generator) -> str:
+    """An answer of random legal steps, each with one character changed now and then (a
+    digit or an operator), some taken back where the game allows, written until the rules
+    reject it or it ends: it makes every kind of mistake, as random play (which rarely writes
+    a legal step at all) does not."""
+    from games.text.task import END
+
+    numbers, _ = task.parse_prompt(prompt)
+    answer, standing, undos = "", [], 0
+    while len(standing) < len(numbers) - 1:
+        if standing and undos < task.backtrack and rng.random() < 0.3:
+            answer, undos = answer + "<", undos + 1
+            standing.pop()
+            continue
+        step = list(rng.choice(task.legal_steps(task.numbers_after(numbers, standing))))
+        if rng.random() < 0.3:
+            i = rng.integers(len(step))
+            step[i] = rng.choice(list("+-*/" if step[i] in "+-*/" else "0123456789"))
+        step = "".join(step)
+        last = len(standing) == len(numbers) - 2
+        for c in step + (END if last else ","):
+            answer += c
+            if not answer.endswith(END) and task.early_verdict(prompt, answer) is not None:
+                return answer
+        standing.append(step)
+    return answer
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import benchmark_module
+from conftest import benchmark_module, careless_answer
 
 import games
 from games.text.steps import StepTask
@@ -166,3 +166,51 @@ def test_masked_detours_teach_nothing_at_the_steps_taken_back(bench):
     assert not kept.all()
     np.testing.assert_array_equal(masked.policies.sum(axis=1), kept.astype(np.float32))
     np.testing.assert_array_equal(masked.policies[kept], plain.policies[kept])
+
+
+def test_corrections_start_where_the_network_went_and_take_its_dead_end_back(bench):
+    bare, search = games.make("countdown@k=3").task, games.make("countdown@k=3,backtrack=2").task
+    prompt = "3,5,7|22"
+    assert bench.correction(search, prompt, "3*5=15,15+7=22" + END) is None  # accepted
+    assert bench.correction(bare, prompt, "3+5=8,8") is None  # the solver's own answer
+    assert bench.correction(search, prompt, "3*5=1") is None  # stopped short: nothing wrong
+    trace, detour = bench.correction(search, prompt, "3+5=8,8")
+    assert detour and trace.startswith("3+5=8,<") and search.verify(prompt, trace)
+    trace, detour = bench.correction(bare, prompt, "3*5=15,15*")
+    assert not detour and trace == "3*5=15,15+7=22"
+
+
+@pytest.mark.parametrize("spec", ["countdown@k=4", "countdown@k=4,backtrack=3"])
+def test_corrections_of_careless_answers(bench, spec):
+    """Each correction keeps the answer up to its first mistake, is accepted (checked inside),
+    and teaches nothing at the network's steps taken back, its dead end among them."""
+    game = games.make(spec)
+    rng = np.random.default_rng(1)
+    kept = detours = 0
+    for prompt in game.task.sample_prompts(200, rng):
+        answer = careless_answer(game.task, prompt, rng)
+        fixed = bench.correction(game.task, prompt, answer)
+        if fixed is None:
+            continue
+        trace, detour = fixed
+        mistake = bench.first_mistake(game.task, prompt, answer)
+        assert trace.startswith(answer[: mistake.start])
+        kept, detours = kept + 1, detours + detour
+        record = bench.to_record(game, prompt, trace, 1.0, mask_undone=True)
+        taught = record.policies.sum(axis=1) > 0
+        assert (~taught[: len(trace)] == bench.undone_characters(trace)).all()
+        if detour:
+            start = mistake.start + len(mistake.step) + 1
+            assert trace[start] == "<" and not taught[mistake.start : start].any()
+    assert kept >= 15 and (detours >= 50) == bool(game.task.backtrack)
+
+
+def test_a_run_with_its_own_mistakes_counts_their_corrections(bench, tmp_path):
+    out = tmp_path / "ceiling.json"
+    bench.main(["--game", "countdown@k=3,backtrack=2", "--minutes", "0.05", "--pool", "40",
+                "--problems", "5", "--eval-every", "1", "--own-mistakes", "30",
+                "model.blocks=1", "model.channels=16", "--out", str(out)])  # fmt: skip
+    report = json.loads(out.read_text())
+    assert report["own_mistakes"] == 30 and report["own_share"] == 0.25
+    rows = report["history"]
+    assert all(0 <= r["own_detours"] <= r["own_corrections"] <= 30 for r in rows)
