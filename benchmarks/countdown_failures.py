@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 import games
-from games.text.steps import StepTask
+from games.text.steps import StepTask, split_step
 from games.text.task import END
 from games.text.verifier import UNDO
 from selfplay.players import NetworkPlayer
@@ -116,7 +116,7 @@ def _replay(task: StepTask, prompt: str, answer: str) -> tuple[Mistake | None, i
         if not complete:
             break
         standing.append(here)
-        after = task.numbers_after(numbers, [s.step for s in standing])
+        after = task.numbers_after(left, [item])
         dead.append(len(after) > 1 and not task.legal_steps(after, target))
     if accepted:
         return None, undos, dead_ends_undone
@@ -148,7 +148,7 @@ def step_problem(task: StepTask, left: Sequence[int], step: str, complete: bool)
     legal = task.legal_steps(left)
     if step in legal if complete else any(s.startswith(step) for s in legal):
         return None
-    a, op, rest = _split(step)
+    a, op, rest = split_step(step)
     b, equals, _ = rest.partition("=")
     if not _available(a, list(left), whole=bool(op)):
         return "operand"
@@ -167,14 +167,6 @@ def _available(number: str, left: list[int], whole: bool) -> bool:
     if whole:
         return int(number) in left
     return any(str(n).startswith(number) for n in left)
-
-
-def _split(step: str) -> tuple[str, str, str]:
-    """``"45-12=33"`` -> ("45", "-", "12=33")."""
-    for i, c in enumerate(step):
-        if c in "+-*/" and i > 0:
-            return step[:i], c, step[i + 1 :]
-    return step, "", ""
 
 
 def _last_step(last: Mistake | None) -> Mistake:

@@ -201,7 +201,7 @@ class StepTask(TextTask):
             return f"the target {target} can no longer be made after {step} (numbers: {left})"
         goal = target if last else None
         begins = _step_prefixes(numbers, self.max_value, goal)
-        a, op, rest = _split_step(step)
+        a, op, rest = split_step(step)
         b, equals, result = rest.partition("=")
         if not op or f"{a}{op}" not in begins:
             goal = f" that makes the target {target}" if last else ""
@@ -282,7 +282,7 @@ class StepTask(TextTask):
         if self.mode != "guided" or not answer.endswith("="):
             return ""
         steps = answer.split(",")
-        a, op, b = _split_step(steps[-1][:-1])
+        a, op, b = split_step(steps[-1][:-1])
         result = apply_step(int(a), op, int(b))
         last = len(steps) == len(self.parse_prompt(prompt)[0]) - 1
         return f"{result}{END if last else ','}"
@@ -292,7 +292,7 @@ class StepTask(TextTask):
         return "" if number == "0" or len(number) >= self.max_digits else DIGITS
 
     def _free(self, current: str, last_step: bool) -> str:
-        a, op, b = _split_step(current)
+        a, op, b = split_step(current)
         if not op:
             return self._digits(a) + (OPERATORS if a else "")
         if "=" not in b:
@@ -325,7 +325,7 @@ def _standing_steps(answer: str) -> tuple[tuple[str, ...], str, int]:
     return tuple(standing), current, undos
 
 
-def _split_step(step: str) -> tuple[str, str, str]:
+def split_step(step: str) -> tuple[str, str, str]:
     """``"45-12=33"`` -> ("45", "-", "12=33"); ``"45"`` -> ("45", "", "")."""
     for i, c in enumerate(step):
         if c in OPERATORS and i > 0:
@@ -385,7 +385,7 @@ def _available(numbers: tuple[int, ...], complete_steps: tuple[str, ...]) -> tup
     as every character of a step asks again."""
     left = Counter(numbers)
     for step in complete_steps:
-        a, _, rest = _split_step(step)
+        a, _, rest = split_step(step)
         b, _, result = rest.partition("=")
         left[int(a)] -= 1
         left[int(b)] -= 1
