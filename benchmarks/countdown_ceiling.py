@@ -31,6 +31,16 @@ that decoding alone can recover from a wrong first step:
 
     python benchmarks/countdown_ceiling.py --game countdown@k=4,backtrack=4 --detours 0.3
 
+``--probes P`` writes a search that checks before it takes back: with probability P (again
+after each probe, while undos are left), the answer first probes a first step after which the
+target can no longer be made, goes on with random steps down to two numbers, where no last
+step makes the target, and takes all of them back (``<<`` at k=4). Every undo then follows
+something the network can see, a pair that cannot make the target, where an undo right after
+a dead end asks for the look-ahead that the network lacks:
+
+    python benchmarks/countdown_ceiling.py --game countdown@k=4,backtrack=6 --probes 0.5 \
+        --mask-detours
+
 ``--mask-detours`` teaches nothing at the characters of the steps taken back (their policy
 targets are zero): the network learns to notice a dead end and take it back, and what to write
 after it, but is never taught to write one, so its first guess stays the solver's step.
@@ -43,6 +53,23 @@ no policy target at its characters: the network learns to notice its own likely 
 recover, not to write them. ``--own-share`` of every batch is drawn from the latest of these:
 
     python benchmarks/countdown_ceiling.py --game countdown@k=4,backtrack=4 --own-mistakes 2000
+
+``--favourites M`` teaches the network its own favourite solutions (expert iteration with a
+perfect filter): at every evaluation it writes greedy answers to M training problems with
+every dead end masked (at each character its most likely one after which the problem can
+still be solved, as ``reject=dead_end`` judges), so every answer is accepted, and among the
+many solutions of a problem it is the one the network already leans to. Where the solver's
+one-hot answer picks a first step arbitrarily, these targets agree with each other the way the
+network does. They make ``--own-share`` of every batch, as corrections do:
+
+    python benchmarks/countdown_ceiling.py --game countdown@k=4 --favourites 4000 --own-share 0.75
+
+``--init net.pt`` starts from the weights of an earlier run's ``--checkpoint`` (a fresh
+optimiser; the position table grows or is cut to this game's longest observation), so that two
+kinds of data can be compared on the same network that already learned the arithmetic:
+
+    python benchmarks/countdown_ceiling.py --game countdown@k=4,backtrack=6 --probes 0.5 \
+        --mask-detours --init bare.pt
 
 ``--checkpoint net.pt`` writes the network at every evaluation in a run's checkpoint format, so
 ``selfplay eval net.pt`` measures it with search and ``selfplay answer net.pt`` shows answers.
@@ -67,10 +94,11 @@ from rich.table import Table
 import games
 from games.text.task import BOS, END, SEP, TextGame
 from games.text.verifier import UNDO, solve_steps
-from selfplay.checkpoint import game_info, save_checkpoint
+from selfplay.arena import play_alone
+from selfplay.checkpoint import game_info, load_checkpoint, save_checkpoint
 from selfplay.config import ConfigError, resolve, to_dict
 from selfplay.incremental import decoding_evaluator
-from selfplay.learner import Learner
+from selfplay.learner import Learner, published_weights
 from selfplay.model import count_parameters, pick_device
 from selfplay.replay import GameRecord, ReplayBuffer
 from selfplay.text_eval import decode, greedy_solve_rates
@@ -82,6 +110,8 @@ from report import machine_facts, save_report
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED_GAMES = 64  # training answers played out through the game as a cross-check
 TARGETS = ("solution", "survivors")
+# The weights with a row per position or per character (start_from).
+GROWING = ("stem.position", "stem.token.weight", "policy_head.weight", "policy_head.bias")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -114,9 +144,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="share of steps preceded by a dead end taken back (a game with backtrack=N)",
     )
     parser.add_argument(
+        "--probes",
+        type=float,
+        default=0.0,
+        help="share of answers that first probe a dead first step down to two numbers and "
+        "take it back (a game with backtrack=N)",
+    )
+    parser.add_argument(
         "--mask-detours",
         action="store_true",
-        help="no policy target at the characters of steps taken back (with --detours)",
+        help="no policy target at the characters of steps taken back (with --detours or --probes)",
     )
     parser.add_argument(
         "--own-mistakes",
@@ -126,10 +163,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "solver corrects into training answers (0: none)",
     )
     parser.add_argument(
+        "--favourites",
+        type=int,
+        default=0,
+        help="training problems answered greedily with dead ends masked at every evaluation, "
+        "the network's favourite solutions, taught as training answers (0: none)",
+    )
+    parser.add_argument(
         "--own-share",
         type=float,
         default=0.25,
-        help="share of each batch drawn from those corrections (0.25)",
+        help="share of each batch drawn from those corrections or favourites (0.25)",
     )
     parser.add_argument(
         "--checkpoint",
@@ -137,6 +181,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="write the network here at every evaluation, in a run's checkpoint format "
         "(for selfplay eval / answer)",
+    )
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from the weights of this --checkpoint (model and average; fresh optimiser)",
     )
     parser.add_argument("--device", default="auto", help="torch device (auto: GPU if any)")
     parser.add_argument("--seed", type=int, default=0)
@@ -146,26 +196,36 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_intermixed_args(argv)
     if min(args.pool, args.problems, args.workers) < 1 or args.minutes <= 0:
         parser.error("--pool, --problems and --workers must be >= 1, --minutes > 0")
-    if not 0 <= args.detours < 1:
-        parser.error(f"--detours must be a probability in [0, 1), got {args.detours}")
-    if args.mask_detours and not args.detours:
-        parser.error("--mask-detours needs --detours P above 0")
-    if args.own_mistakes < 0 or not 0 < args.own_share < 1:
-        parser.error("--own-mistakes must be >= 0 and --own-share in (0, 1)")
+    for name, share in (("--detours", args.detours), ("--probes", args.probes)):
+        if not 0 <= share < 1:
+            parser.error(f"{name} must be a probability in [0, 1), got {share}")
+    if args.detours and args.probes:
+        parser.error("--detours and --probes write two kinds of search: pick one")
+    if args.mask_detours and not (args.detours or args.probes):
+        parser.error("--mask-detours needs --detours or --probes above 0")
+    if min(args.own_mistakes, args.favourites) < 0 or not 0 < args.own_share < 1:
+        parser.error("--own-mistakes and --favourites must be >= 0, --own-share in (0, 1)")
+    if args.own_mistakes and args.favourites:
+        parser.error("--own-mistakes and --favourites both write the own answers: pick one")
     return args
 
 
-def _draw(game_name: str, n: int, seed: int, detours: float = 0.0) -> list[tuple[str, str]]:
+def _draw(
+    game_name: str, n: int, seed: int, detours: float = 0.0, probes: float = 0.0
+) -> list[tuple[str, str]]:
     """``n`` training problems of ``game_name`` with the solver's answer (a worker's share),
-    with ``detours`` written in (``with_detours``) when it is above 0."""
+    with ``detours`` (``with_detours``) or ``probes`` (``with_probes``) written in when they
+    are above 0."""
     task = games.make(game_name).task
     prompts = task.sample_prompts(n, np.random.default_rng([seed, 7]))
     answers = [solve_steps(*task.parse_prompt(p), max_value=task.max_value) for p in prompts]
+    rng = np.random.default_rng([seed, 8])
+    pairs = list(zip(prompts, answers, strict=True))
     if detours:
-        rng = np.random.default_rng([seed, 8])
-        pairs = zip(prompts, answers, strict=True)
-        answers = [with_detours(task, p, a, detours, rng) for p, a in pairs]
-    return list(zip(prompts, answers, strict=True))
+        pairs = [(p, with_detours(task, p, a, detours, rng)) for p, a in pairs]
+    if probes:
+        pairs = [(p, with_probes(task, p, a, probes, rng)) for p, a in pairs]
+    return pairs
 
 
 def with_detours(task, prompt: str, answer: str, share: float, rng: np.random.Generator) -> str:
@@ -193,6 +253,44 @@ def with_detours(task, prompt: str, answer: str, share: float, rng: np.random.Ge
         written.append(step + ",")
         left = task.numbers_after(left, [step])
     return "".join(written).removesuffix(",")
+
+
+def with_probes(task, prompt: str, answer: str, share: float, rng: np.random.Generator) -> str:
+    """The solver's ``answer`` after probes of dead first steps: with probability ``share``
+    (again after each probe, while ``task.backtrack`` undos are left for one more), a first step
+    after which the target can no longer be made (drawn uniformly, a different one each time),
+    then steps down to two numbers, which no last step can turn into the target, then as many
+    ``<`` as steps written. The step that leaves two numbers is a near miss (its pair's last
+    step comes closest to the target), as a writer who aims at the target would write; the
+    ones before it are drawn uniformly. Each undo follows a position where the failure shows."""
+    numbers, target = task.parse_prompt(prompt)
+    left, undos, written = tuple(sorted(numbers)), task.backtrack, []
+    depth = len(left) - 2  # the steps that leave two numbers
+    solvable = set(task.legal_steps(left, target))
+    # One step per set of numbers it leaves: 57+69 after 69+57 would probe nothing new.
+    dead = list(
+        {
+            task.numbers_after(left, [s]): s for s in task.legal_steps(left) if s not in solvable
+        }.values()
+    )
+    rng.shuffle(dead)
+    while dead and 1 <= depth <= undos and rng.random() < share:
+        steps = [dead.pop()]
+        while len(after := task.numbers_after(left, steps)) > 3:
+            options = task.legal_steps(after)
+            steps.append(options[rng.integers(len(options))])
+        if len(after) == 3:
+            steps.append(min(task.legal_steps(after), key=lambda s: _miss(task, after, s, target)))
+        written.append(",".join(steps) + "," + UNDO * len(steps))
+        undos -= len(steps)
+    return "".join(written) + answer
+
+
+def _miss(task, numbers: tuple[int, ...], step: str, target: int) -> int:
+    """How far from ``target`` the closest last step comes after ``step`` on three
+    ``numbers``."""
+    pair = task.numbers_after(numbers, [step])
+    return min(abs(int(last.split("=")[1]) - target) for last in task.legal_steps(pair))
 
 
 def undone_characters(answer: str) -> np.ndarray:
@@ -249,20 +347,28 @@ def own_corrections(game, evaluator, prompts: Sequence[str], discount: float, se
 
 
 def draw_pool(
-    game_name: str, n: int, workers: int, seed: int, detours: float = 0.0
+    game_name: str, n: int, workers: int, seed: int, detours: float = 0.0, probes: float = 0.0
 ) -> list[tuple[str, str]]:
     """``n`` (prompt, answer) pairs, drawn by ``workers`` processes with seeds of their own."""
     shares = [n // workers + (i < n % workers) for i in range(workers)]
     if workers == 1:
-        return _draw(game_name, n, seed, detours)
+        return _draw(game_name, n, seed, detours, probes)
     with ProcessPoolExecutor(workers) as pool:
         seeds = [seed * 1000 + i for i in range(workers)]
-        parts = pool.map(_draw, [game_name] * workers, shares, seeds, [detours] * workers)
+        parts = pool.map(
+            _draw, [game_name] * workers, shares, seeds, [detours] * workers, [probes] * workers
+        )
         return [pair for part in parts for pair in part]
 
 
 def load_pool(
-    path: Path | None, game_name: str, n: int, workers: int, seed: int, detours: float = 0.0
+    path: Path | None,
+    game_name: str,
+    n: int,
+    workers: int,
+    seed: int,
+    detours: float = 0.0,
+    probes: float = 0.0,
 ):
     """The first ``n`` problems of the pool saved at ``path`` if there is one, else a fresh
     pool (saved there if ``path`` is given)."""
@@ -271,7 +377,7 @@ def load_pool(
         if len(pairs) < n or any(len(pair) != 2 for pair in pairs):
             raise SystemExit(f"{path}: expected {n} lines 'prompt answer', got {len(pairs)}")
         return pairs
-    pairs = draw_pool(game_name, n, workers, seed, detours)
+    pairs = draw_pool(game_name, n, workers, seed, detours, probes)
     if path is not None:
         scratch = path.with_suffix(".partial")
         scratch.write_text("".join(f"{p} {a}\n" for p, a in pairs))
@@ -311,9 +417,7 @@ def survivor_policies(game, pairs: Sequence[tuple[str, str]]) -> list[np.ndarray
     """For each (prompt, answer), ``[plies, A]``: at every position of the answer (its END
     included), the uniform distribution over the characters after which the problem can still
     be solved, as ``reject=dead_end`` judges them; the answer's own character is always one."""
-    task = copy.copy(game.task)
-    task.dead_ends = True  # a step task's option, read by its rules (countdown here)
-    judge = TextGame(task)
+    judge = dead_end_judge(game)
     actions = [judge.encode(answer + END).astype(np.int64) for _, answer in pairs]
     states = judge.states_from_prompts([prompt for prompt, _ in pairs])
     plies = np.array([len(a) for a in actions])
@@ -321,12 +425,7 @@ def survivor_policies(game, pairs: Sequence[tuple[str, str]]) -> list[np.ndarray
     for t in range(int(plies.max())):
         rows = np.flatnonzero(plies > t)
         here = states[rows]
-        legal = judge.legal_actions_mask(here)
-        alive = np.zeros_like(legal)
-        for a in np.flatnonzero(legal.any(axis=0)):
-            tried = np.flatnonzero(legal[:, a])
-            after = judge.apply_actions(here[tried], np.full(len(tried), a))
-            alive[tried, a] = judge.returns(after)[:, 0] >= 0  # lost: -1, going on or won: >= 0
+        alive = alive_mask(judge, here)
         played = np.array([actions[i][t] for i in rows])
         if not alive[np.arange(len(rows)), played].all():
             raise AssertionError("a solver answer's character was judged a dead end")
@@ -334,6 +433,55 @@ def survivor_policies(game, pairs: Sequence[tuple[str, str]]) -> list[np.ndarray
             policies[i][t] = alive[r] / alive[r].sum()
         states[rows] = judge.apply_actions(here, played)
     return policies
+
+
+def dead_end_judge(game) -> TextGame:
+    """``game`` with ``reject=dead_end``: a character after which the problem can no longer
+    be solved loses at once, so that the game itself tells which characters survive."""
+    task = copy.copy(game.task)
+    task.dead_ends = True  # a step task's option, read by its rules (countdown here)
+    return TextGame(task)
+
+
+def alive_mask(judge: TextGame, states: np.ndarray) -> np.ndarray:
+    """bool ``[B, A]``: the legal characters of ``states`` after which the problem can still
+    be solved, tried one by one in the ``dead_end_judge`` game."""
+    legal = judge.legal_actions_mask(states)
+    alive = np.zeros_like(legal)
+    for a in np.flatnonzero(legal.any(axis=0)):
+        tried = np.flatnonzero(legal[:, a])
+        after = judge.apply_actions(states[tried], np.full(len(tried), a))
+        alive[tried, a] = judge.returns(after)[:, 0] >= 0  # lost: -1, going on or won: >= 0
+    return alive
+
+
+class FavouritePlayer:
+    """Writes the evaluator's most likely character among those after which the problem can
+    still be solved: greedy decoding with a perfect dead-end filter (``--favourites``)."""
+
+    def __init__(self, evaluator):
+        self.evaluator = evaluator
+
+    def act(self, game: TextGame, states: np.ndarray, rng, histories=None) -> np.ndarray:
+        logits, _ = self.evaluator(game.observation_tensor(states))
+        return np.where(alive_mask(game, states), logits, -np.inf).argmax(axis=1)
+
+
+def favourite_records(game, evaluator, prompts: Sequence[str], discount: float, seed: int):
+    """Records of the network's favourite solutions to the (solvable) ``prompts``
+    (``FavouritePlayer``), each checked by the verifier."""
+    judge = dead_end_judge(game)
+    states = play_alone(
+        judge, FavouritePlayer(evaluator), judge.states_from_prompts(prompts),
+        np.random.default_rng(seed),
+    )  # fmt: skip
+    records = []
+    for i, prompt in enumerate(prompts):
+        answer = judge.answer(states, i).removesuffix(END)
+        if not game.task.verify(prompt, answer):
+            raise AssertionError(f"{prompt}: the favourite answer {answer!r} is rejected")
+        records.append(to_record(game, prompt, answer, discount))
+    return records
 
 
 def check_record(game, prompt: str, record: GameRecord) -> None:
@@ -348,6 +496,33 @@ def check_record(game, prompt: str, record: GameRecord) -> None:
         states = game.apply_actions(states, np.array([action]))
     if game.returns(states)[0, 0] != 1:
         raise AssertionError(f"{prompt}: the answer was not accepted ({game.render(states)})")
+
+
+def start_from(learner: Learner, path: Path) -> None:
+    """Loads the model (and its moving average, where both runs keep one) of the checkpoint at
+    ``path`` into ``learner``. A game with undos writes longer answers with one more character
+    (``<``, the vocabulary's last), so the position table, the token table and the policy head
+    may have more rows: the saved rows are copied over the first ones, the rest keep their
+    initial values."""
+    state = load_checkpoint(path)["learner"]
+    targets = [(learner.model, state["model"])]
+    if learner.average is not None:
+        targets.append((learner.average, published_weights(state)))
+    for model, saved in targets:
+        weights = model.state_dict()
+        if set(saved) != set(weights):
+            raise ConfigError(f"{path}: its network has other layers than this one")
+        for name, tensor in saved.items():
+            rows = min(len(tensor), len(weights[name]))
+            if name in GROWING and tensor.shape[1:] == weights[name].shape[1:]:
+                tensor = torch.cat([tensor[:rows], weights[name][rows:].cpu()])
+            if tensor.shape != weights[name].shape:
+                raise ConfigError(
+                    f"{path}: {name} has shape {list(tensor.shape)}, this network's is "
+                    f"{list(weights[name].shape)} (model.* overrides must match)"
+                )
+            weights[name] = tensor
+        model.load_state_dict(weights)
 
 
 def save_network(path: Path, game, config, learner: Learner) -> None:
@@ -367,15 +542,22 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     game = games.make(config.game)
     if game.spec.name != "countdown":
         raise ConfigError(f"this benchmark trains countdown; drop game={config.game}")
-    if args.detours and not game.task.backtrack:
-        raise ConfigError(f"--detours needs steps taken back: game={config.game},backtrack=4")
-    if args.detours and args.targets != "solution":
-        raise ConfigError("--detours writes searches: use it with --targets solution")
+    searches = args.detours or args.probes
+    if searches and not game.task.backtrack:
+        raise ConfigError(
+            f"--detours and --probes need steps taken back: game={config.game},backtrack=4"
+        )
+    if args.favourites and game.task.backtrack:
+        raise ConfigError("--favourites writes answers with no step taken back: drop backtrack")
+    if searches and args.targets != "solution":
+        raise ConfigError("--detours and --probes write searches: use them with --targets solution")
     device = pick_device(args.device)
     if device.type == "cpu":
         torch.set_num_threads(1)
     started = time.perf_counter()
-    pairs = load_pool(args.pool_file, config.game, args.pool, args.workers, args.seed, args.detours)
+    pairs = load_pool(
+        args.pool_file, config.game, args.pool, args.workers, args.seed, args.detours, args.probes
+    )
     discount = config.selfplay.value_discount
     targets = survivor_policies(game, pairs) if args.targets == "survivors" else [None] * len(pairs)
     records = [
@@ -387,13 +569,16 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     positions = sum(r.length for r in records)
     buffer = ReplayBuffer(positions, game.spec.observation_shape, game.spec.num_actions, args.seed)
     buffer.add(records)
+    del records, targets  # the buffer holds copies: a pool of long searches takes gigabytes
     console.print(
-        f"{len(records)} training problems, {positions} positions, drawn in "
+        f"{len(pairs)} training problems, {positions} positions, drawn in "
         f"{time.perf_counter() - started:.0f} s",
         highlight=False,
     )
 
     learner = Learner(game.spec, config.model, config.learner, device, seed=args.seed)
+    if args.init is not None:
+        start_from(learner, args.init)
     # The trained network, and beside it the weights' moving average when learner.ema is on.
     evaluators = {"greedy": decoding_evaluator(learner.model, device)}
     if learner.average is not None:
@@ -402,9 +587,9 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         split: game.states_from_prompts(game.task.test_prompts(split, limit=args.problems))
         for split in game.task.splits
     }
-    # The corrections of the network's own mistakes, the latest four evaluations' worth.
+    # The network's own answers (corrections or favourites), the latest four evaluations' worth.
     own = ReplayBuffer(
-        max(1, 4 * args.own_mistakes * positions // len(records)),
+        max(1, 4 * max(args.own_mistakes, args.favourites) * positions // len(pairs)),
         game.spec.observation_shape, game.spec.num_actions, args.seed,
     )  # fmt: skip
     own_rng = np.random.default_rng([args.seed, 9])
@@ -436,6 +621,16 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 )
                 own.add(fixed)
                 row["own_corrections"] = len(fixed)
+            if args.favourites:
+                chosen = own_rng.choice(len(pairs), size=args.favourites, replace=False)
+                began = time.perf_counter()
+                own.add(
+                    favourite_records(
+                        game, evaluators["greedy"], [pairs[i][0] for i in chosen], discount,
+                        int(own_rng.integers(1 << 31)),
+                    )
+                )  # fmt: skip
+                row["favourites_s"] = round(time.perf_counter() - began, 1)
             history.append(row)
             losses.clear()
             console.print(
@@ -460,13 +655,16 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "game": config.game,
         "device": str(device),
         "parameters": count_parameters(learner.model),
-        "training_problems": len(records),
+        "training_problems": len(pairs),
         "training_positions": positions,
         "targets": args.targets,
         "detours": args.detours,
+        "probes": args.probes,
+        "init": None if args.init is None else str(args.init),
         "mask_detours": args.mask_detours,
         "own_mistakes": args.own_mistakes,
-        "own_share": args.own_share if args.own_mistakes else 0.0,
+        "favourites": args.favourites,
+        "own_share": args.own_share if args.own_mistakes or args.favourites else 0.0,
         "problems_per_split": args.problems,
         **{f"best_{key}": max(r[key] for r in history) for key in rates},
         "overrides": list(args.overrides),

@@ -71,6 +71,26 @@ def test_survivor_targets_are_the_characters_some_accepted_answer_continues_with
             np.testing.assert_allclose(policy[t][policy[t] > 0], 1 / len(expected), rtol=1e-6)
 
 
+@pytest.mark.parametrize("spec", ["countdown@k=3", "countdown@k=4"])
+def test_favourites_are_the_accepted_answers_the_network_ranks_first(bench, spec):
+    """With a network that ranks the characters in one fixed random order, whatever it reads,
+    the favourite answer is the accepted answer that comes first in that order (brute force)."""
+    game = games.make(spec)
+    rank = np.random.default_rng(4).permutation(game.spec.num_actions).astype(np.float32)
+
+    def evaluator(observations):
+        return np.tile(-rank, (len(observations), 1)), np.zeros(len(observations), np.float32)
+
+    prompts = [prompt for prompt, _ in bench.draw_pool(spec, 8, workers=1, seed=5)]
+    records = bench.favourite_records(game, evaluator, prompts, discount=1.0, seed=0)
+    for prompt, record in zip(prompts, records, strict=True):
+        numbers, target = StepTask.parse_prompt(prompt)
+        accepted = _accepted_answers(numbers, target, game.task.max_value)
+        first = min(accepted, key=lambda a: [rank[i] for i in game.encode(a + END)])
+        assert game.decode(record.actions) == first + END, prompt
+        bench.check_record(game, prompt, record)
+
+
 def test_a_record_the_game_would_not_play_is_caught(bench):
     game = games.make("countdown@k=3")
     prompt, answer = bench.draw_pool("countdown@k=3", 1, workers=1, seed=2)[0]
@@ -147,6 +167,42 @@ def test_detours_are_searches_the_game_accepts(bench, capsys):
     assert "--detours must be a probability" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("spec", ["countdown@k=3,backtrack=2", "countdown@k=4,backtrack=6"])
+def test_probes_take_back_only_where_no_last_step_makes_the_target(bench, spec, capsys):
+    """Each probe is a dead first step (a different one each time), steps down to two numbers
+    that no last step turns into the target, the last of them a near miss, and every one of
+    them taken back; the solver's answer follows, and the game accepts the whole trace."""
+    game = games.make(spec)
+    task = game.task
+    pairs = bench.draw_pool(spec, 40, workers=1, seed=4, probes=0.6)
+    plain = bench.draw_pool(spec, 40, workers=1, seed=4)
+    probes = 0
+    for (prompt, trace), (same, answer) in zip(pairs, plain, strict=True):
+        assert prompt == same and trace.endswith(answer) and trace.count("<") <= task.backtrack
+        bench.check_record(game, prompt, bench.to_record(game, prompt, trace, discount=1.0))
+        numbers, target = StepTask.parse_prompt(prompt)
+        left = task.numbers_after(numbers, [])
+        depth = len(numbers) - 2
+        tried = set()
+        for probe in trace.removesuffix(answer).split("<" * depth)[:-1]:
+            steps = probe.removesuffix(",").split(",")
+            assert len(steps) == depth and steps[0] not in task.legal_steps(left, target)
+            assert task.numbers_after(left, steps[:1]) not in tried
+            tried.add(task.numbers_after(left, steps[:1]))
+            before = task.numbers_after(left, steps[:-1])
+            assert steps[-1] in task.legal_steps(before)
+            pair = task.numbers_after(before, steps[-1:])
+            assert not task.legal_steps(pair, target)  # the failure shows at two numbers
+            if depth == 2:  # a near miss: no step on those three numbers comes closer
+                misses = [bench._miss(task, before, s, target) for s in task.legal_steps(before)]
+                assert bench._miss(task, before, steps[-1], target) == min(misses)
+            probes += 1
+    assert probes > 15
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--probes", "0.5", "--detours", "0.5"])
+    assert "pick one" in capsys.readouterr().err
+
+
 def test_masked_detours_teach_nothing_at_the_steps_taken_back(bench):
     """With ``mask_undone`` the characters of each step a later ``<`` takes back (its comma
     included) have no policy target; the ``<``, the steps that stand and END keep theirs."""
@@ -214,3 +270,55 @@ def test_a_run_with_its_own_mistakes_counts_their_corrections(bench, tmp_path):
     assert report["own_mistakes"] == 30 and report["own_share"] == 0.25
     rows = report["history"]
     assert all(0 <= r["own_detours"] <= r["own_corrections"] <= 30 for r in rows)
+
+
+def test_a_run_with_favourites_times_them(bench, tmp_path):
+    out = tmp_path / "ceiling.json"
+    bench.main(["--game", "countdown@k=3", "--minutes", "0.05", "--pool", "40", "--problems",
+                "5", "--eval-every", "1", "--favourites", "30", "--own-share", "0.5",
+                "model.blocks=1", "model.channels=16", "--out", str(out)])  # fmt: skip
+    report = json.loads(out.read_text())
+    assert report["favourites"] == 30 and report["own_share"] == 0.5
+    assert all(r["favourites_s"] >= 0 for r in report["history"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--favourites", "5", "--own-mistakes", "5"])
+
+
+def test_a_run_starts_from_an_earlier_network_with_a_longer_position_table(bench, tmp_path):
+    """``--init``: the saved model and average load into a game with more undos (longer
+    observations); the saved position rows are copied and the new ones keep their values."""
+    from selfplay.config import ConfigError, resolve
+    from selfplay.learner import Learner
+
+    def learner(spec: str, *overrides: str) -> tuple[Learner, object, object]:
+        config = resolve([f"game={spec}", "model.blocks=1", "model.channels=16", *overrides])
+        game = games.make(config.game)
+        return Learner(game.spec, config.model, config.learner, "cpu", seed=3), game, config
+
+    saved, game, config = learner("countdown@k=3", "learner.ema=0.9")
+    saved.train_step(*[np.asarray(a) for a in _one_batch(bench, game, saved)])
+    bench.save_network(tmp_path / "net.pt", game, config, saved)
+    fresh, longer, _ = learner("countdown@k=3,backtrack=4", "learner.ema=0.9")
+    before = fresh.model.stem.position.detach().clone()
+    bench.start_from(fresh, tmp_path / "net.pt")
+    rows = game.spec.observation_shape[0]
+    assert longer.spec.observation_shape[0] > rows
+    for model, source in ((fresh.model, saved.model), (fresh.average, saved.average)):
+        for name, tensor in source.state_dict().items():
+            mine = model.state_dict()[name]
+            torch.testing.assert_close(mine[: len(tensor)], tensor, rtol=0, atol=0)
+    torch.testing.assert_close(fresh.model.stem.position[rows:], before[rows:], rtol=0, atol=0)
+    wider, _, _ = learner("countdown@k=3", "model.channels=32")
+    with pytest.raises(ConfigError, match="shape"):
+        bench.start_from(wider, tmp_path / "net.pt")
+
+
+def _one_batch(bench, game, learner):
+    """A training batch of two solver answers."""
+    from selfplay.replay import ReplayBuffer
+
+    pairs = bench.draw_pool("countdown@k=3", 2, workers=1, seed=1)
+    records = [bench.to_record(game, p, a, discount=1.0) for p, a in pairs]
+    buffer = ReplayBuffer(100, game.spec.observation_shape, game.spec.num_actions, 0)
+    buffer.add(records)
+    return buffer.sample(8, whole_games=True)
