@@ -587,9 +587,11 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         split: game.states_from_prompts(game.task.test_prompts(split, limit=args.problems))
         for split in game.task.splits
     }
-    # The network's own answers (corrections or favourites), the latest four evaluations' worth.
+    # The network's own answers (corrections or favourites; parse_args allows one), the latest
+    # four evaluations' worth.
+    own_answers = args.own_mistakes or args.favourites
     own = ReplayBuffer(
-        max(1, 4 * max(args.own_mistakes, args.favourites) * positions // len(pairs)),
+        max(1, 4 * own_answers * positions // len(pairs)),
         game.spec.observation_shape, game.spec.num_actions, args.seed,
     )  # fmt: skip
     own_rng = np.random.default_rng([args.seed, 9])
@@ -613,24 +615,20 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 **rates,
                 "policy_loss": float(np.mean(losses)) if losses else None,
             }
-            if args.own_mistakes:
-                chosen = own_rng.choice(len(pairs), size=args.own_mistakes, replace=False)
+            if own_answers:
+                chosen = own_rng.choice(len(pairs), size=own_answers, replace=False)
                 prompts = [pairs[i][0] for i in chosen]
-                fixed, row["own_detours"] = own_corrections(
-                    game, evaluators["greedy"], prompts, discount, int(own_rng.integers(1 << 31))
-                )
-                own.add(fixed)
-                row["own_corrections"] = len(fixed)
-            if args.favourites:
-                chosen = own_rng.choice(len(pairs), size=args.favourites, replace=False)
+                seed = int(own_rng.integers(1 << 31))
                 began = time.perf_counter()
-                own.add(
-                    favourite_records(
-                        game, evaluators["greedy"], [pairs[i][0] for i in chosen], discount,
-                        int(own_rng.integers(1 << 31)),
+                if args.own_mistakes:
+                    answers, row["own_detours"] = own_corrections(
+                        game, evaluators["greedy"], prompts, discount, seed
                     )
-                )  # fmt: skip
-                row["favourites_s"] = round(time.perf_counter() - began, 1)
+                    row["own_corrections"] = len(answers)
+                else:
+                    answers = favourite_records(game, evaluators["greedy"], prompts, discount, seed)
+                    row["favourites_s"] = round(time.perf_counter() - began, 1)
+                own.add(answers)
             history.append(row)
             losses.clear()
             console.print(
@@ -664,7 +662,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "mask_detours": args.mask_detours,
         "own_mistakes": args.own_mistakes,
         "favourites": args.favourites,
-        "own_share": args.own_share if args.own_mistakes or args.favourites else 0.0,
+        "own_share": args.own_share if own_answers else 0.0,
         "problems_per_split": args.problems,
         **{f"best_{key}": max(r[key] for r in history) for key in rates},
         "overrides": list(args.overrides),

@@ -296,7 +296,7 @@ def test_a_run_starts_from_an_earlier_network_with_a_longer_position_table(bench
         return Learner(game.spec, config.model, config.learner, "cpu", seed=3), game, config
 
     saved, game, config = learner("countdown@k=3", "learner.ema=0.9")
-    saved.train_step(*[np.asarray(a) for a in _one_batch(bench, game, saved)])
+    saved.train_step(*[np.asarray(a) for a in _one_batch(bench, game)])
     bench.save_network(tmp_path / "net.pt", game, config, saved)
     fresh, longer, _ = learner("countdown@k=3,backtrack=4", "learner.ema=0.9")
     before = fresh.model.stem.position.detach().clone()
@@ -313,7 +313,7 @@ def test_a_run_starts_from_an_earlier_network_with_a_longer_position_table(bench
         bench.start_from(wider, tmp_path / "net.pt")
 
 
-def _one_batch(bench, game, learner):
+def _one_batch(bench, game):
     """A training batch of two solver answers."""
     from selfplay.replay import ReplayBuffer
 
