@@ -54,6 +54,15 @@ recover, not to write them. ``--own-share`` of every batch is drawn from the lat
 
     python benchmarks/countdown_ceiling.py --game countdown@k=4,backtrack=4 --own-mistakes 2000
 
+``--own-probes`` joins the two: a dead end the network wrote is not taken back at once, which
+asks for the look-ahead it lacks, but followed with its own next steps down to two numbers,
+where no last step makes the target, and taken back there (``<<`` after a first step at k=4).
+Probes drawn by the solver are first steps the network would not write, so it can learn to
+take back only those; these are the ones it does write:
+
+    python benchmarks/countdown_ceiling.py --game countdown@k=4,backtrack=6 --own-mistakes 4000 \
+        --own-probes --own-share 0.5 --init bare.pt
+
 ``--favourites M`` teaches the network its own favourite solutions (expert iteration with a
 perfect filter): at every evaluation it writes greedy answers to M training problems with
 every dead end masked (at each character its most likely one after which the problem can
@@ -163,6 +172,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "solver corrects into training answers (0: none)",
     )
     parser.add_argument(
+        "--own-probes",
+        action="store_true",
+        help="with --own-mistakes in a game with backtrack=N: a dead end the network wrote is "
+        "followed with its own steps down to two numbers before it is taken back",
+    )
+    parser.add_argument(
         "--favourites",
         type=int,
         default=0,
@@ -205,6 +220,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--mask-detours needs --detours or --probes above 0")
     if min(args.own_mistakes, args.favourites) < 0 or not 0 < args.own_share < 1:
         parser.error("--own-mistakes and --favourites must be >= 0, --own-share in (0, 1)")
+    if args.own_probes and not args.own_mistakes:
+        parser.error("--own-probes follows the dead ends of --own-mistakes: set it above 0")
     if args.own_mistakes and args.favourites:
         parser.error("--own-mistakes and --favourites both write the own answers: pick one")
     return args
@@ -310,20 +327,25 @@ def undone_characters(answer: str) -> np.ndarray:
     return undone
 
 
-def correction(task, prompt: str, answer: str) -> tuple[str, bool] | None:
+def correction(task, prompt: str, answer: str, follow: bool = False) -> tuple[str, bool] | None:
     """The network's rejected ``answer`` (``END`` included where written) up to its first
     mistake, then the solver's steps from there: an accepted answer (or written search) that
     starts where the network went, and whether it keeps the network's dead end and takes it
-    back (a game with undos left). None for an accepted answer, one that only stopped short,
-    or where the correction would be the solver's own answer."""
+    back (a game with undos left). With ``follow`` the dead end is taken back only once it
+    shows, at two numbers that no last step turns into the target (``followed``). None for an
+    accepted answer, one that only stopped short, or where the correction would be the
+    solver's own answer."""
     mistake = first_mistake(task, prompt, answer)
     if mistake is None or mistake.kind == "other":
         return None
     _, target = task.parse_prompt(prompt)
     prefix = answer[: mistake.start]
-    detour = mistake.kind == "dead end" and mistake.undos < task.backtrack
+    steps = [mistake.step]
+    if follow and mistake.kind == "dead end":
+        steps = followed(task, mistake, answer[mistake.start :], target)
+    detour = mistake.kind == "dead end" and mistake.undos + len(steps) <= task.backtrack
     if detour:
-        prefix += f"{mistake.step},{UNDO}"
+        prefix += ",".join(steps) + "," + UNDO * len(steps)
     if not prefix:
         return None
     trace = prefix + solve_steps(mistake.left, target, max_value=task.max_value)
@@ -332,14 +354,36 @@ def correction(task, prompt: str, answer: str) -> tuple[str, bool] | None:
     return trace, detour
 
 
-def own_corrections(game, evaluator, prompts: Sequence[str], discount: float, seed: int):
-    """Records of the corrections (``correction``) of the greedy answers that ``evaluator``
-    writes to ``prompts``, the characters of steps taken back untaught, and how many of them
-    take a dead end of the network's back."""
+def followed(task, mistake, rest: str, target: int) -> list[str]:
+    """The dead end ``mistake`` and the steps after it down to two numbers: the network's own
+    while ``rest`` (its answer from the dead end on) goes on with legal steps, then the near
+    miss at three numbers (the step whose pair comes closest to the target), the first legal
+    step above. At that pair the failure shows, so an undo there asks for no look-ahead, and
+    the network's steps before it are the ones it writes at test time, not a solver's draw
+    that it could learn to tell apart from its own."""
+    steps, own = [], rest.split(",")
+    while len(left := task.numbers_after(mistake.left, steps)) > 2:
+        legal = task.legal_steps(left)
+        if len(own) > 1 and own[0] in legal:  # a step the network wrote out, comma and all
+            steps.append(own.pop(0))
+        else:
+            own = []
+            if len(left) == 3:
+                legal = sorted(legal, key=lambda s: _miss(task, left, s, target))
+            steps.append(legal[0])
+    return steps
+
+
+def own_corrections(
+    game, evaluator, prompts: Sequence[str], discount: float, seed: int, follow: bool = False
+):
+    """Records of the corrections (``correction``, ``follow`` passed on) of the greedy answers
+    that ``evaluator`` writes to ``prompts``, the characters of steps taken back untaught, and
+    how many of them take a dead end of the network's back."""
     states = decode(game, evaluator, game.states_from_prompts(prompts), np.random.default_rng(seed))
     records, detours = [], 0
     for i, prompt in enumerate(prompts):
-        fixed = correction(game.task, prompt, game.answer(states, i))
+        fixed = correction(game.task, prompt, game.answer(states, i), follow)
         if fixed is not None:
             records.append(to_record(game, prompt, fixed[0], discount, mask_undone=True))
             detours += fixed[1]
@@ -547,6 +591,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         raise ConfigError(
             f"--detours and --probes need steps taken back: game={config.game},backtrack=4"
         )
+    if args.own_probes and not game.task.backtrack:
+        raise ConfigError(f"--own-probes takes dead ends back: game={config.game},backtrack=6")
     if args.favourites and game.task.backtrack:
         raise ConfigError("--favourites writes answers with no step taken back: drop backtrack")
     if searches and args.targets != "solution":
@@ -622,7 +668,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 began = time.perf_counter()
                 if args.own_mistakes:
                     answers, row["own_detours"] = own_corrections(
-                        game, evaluators["greedy"], prompts, discount, seed
+                        game, evaluators["greedy"], prompts, discount, seed, args.own_probes
                     )
                     row["own_corrections"] = len(answers)
                 else:
@@ -661,6 +707,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "init": None if args.init is None else str(args.init),
         "mask_detours": args.mask_detours,
         "own_mistakes": args.own_mistakes,
+        "own_probes": args.own_probes,
         "favourites": args.favourites,
         "own_share": args.own_share if own_answers else 0.0,
         "problems_per_split": args.problems,

@@ -180,12 +180,14 @@ def _last_step(last: Mistake | None) -> Mistake:
 
 def measure(game, player: NetworkPlayer, split: str, args: argparse.Namespace) -> dict:
     """One checkpoint's row on one split: the share of answers in each class, the share of
-    dead ends made at the first step, the steps taken back, a few examples of each class."""
+    dead ends made at the first step, the steps taken back, the answers solved after one
+    (whether a search written out finds what the first try missed), a few examples of each
+    class."""
     prompts = game.task.test_prompts(split, limit=args.limit)
     states = game.states_from_prompts(prompts)
     final = decode(game, player.decoder, states, np.random.default_rng(args.seed))
     counts: Counter = Counter()
-    steps_back = dead_ends_back = took_back = first_step = 0
+    steps_back = dead_ends_back = took_back = solved_back = first_step = 0
     examples: dict[str, list[str]] = {c: [] for c in CLASSES}
     for i, prompt in enumerate(prompts):
         answer = game.answer(final, i)
@@ -196,22 +198,23 @@ def measure(game, player: NetworkPlayer, split: str, args: argparse.Namespace) -
         first_step += verdict == "dead end" and len(mistake.left) == len(numbers)
         steps_back, dead_ends_back = steps_back + undos, dead_ends_back + undone
         took_back += undos > 0
+        solved_back += undos > 0 and mistake is None
         if len(examples[verdict]) < EXAMPLES:
             examples[verdict].append(f"{prompt} {answer}")
     n = len(prompts)
     return {
         "split": split, "problems": n, **{c: counts[c] / n for c in CLASSES},
         "dead_end_first_step": first_step / n, "took_back": took_back / n,
-        "steps_back": steps_back / n,
+        "solved_after_undo": solved_back / n, "steps_back": steps_back / n,
         "dead_ends_back": dead_ends_back / n, "examples": examples,
     }  # fmt: skip
 
 
 def print_report(report: dict, console: Console) -> None:
     table = Table(title=f"{report['game']}: greedy answers by their first mistake")
-    for column in ("#", "split", *CLASSES, "of them at step 1", "took back"):
+    for column in ("#", "split", *CLASSES, "of them at step 1", "took back", "solved so"):
         table.add_column(column, justify="right")
-    shares = (*CLASSES, "dead_end_first_step", "took_back")
+    shares = (*CLASSES, "dead_end_first_step", "took_back", "solved_after_undo")
     print_checkpoint_rows(table, report, lambda r: [f"{r[c]:.1%}" for c in shares], console)
 
 

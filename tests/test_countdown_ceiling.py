@@ -14,7 +14,7 @@ from conftest import benchmark_module, careless_answer
 import games
 from games.text.steps import StepTask
 from games.text.task import END, EOS
-from games.text.verifier import apply_step
+from games.text.verifier import UNDO, apply_step
 from selfplay.checkpoint import load_checkpoint
 from selfplay.players import NetworkPlayer
 
@@ -261,15 +261,72 @@ def test_corrections_of_careless_answers(bench, spec):
     assert kept >= 15 and (detours >= 50) == bool(game.task.backtrack)
 
 
-def test_a_run_with_its_own_mistakes_counts_their_corrections(bench, tmp_path):
+def test_followed_dead_ends_are_taken_back_at_a_pair_that_shows_it(bench):
+    task = games.make("countdown@k=4,backtrack=6").task
+    prompt = "18,86,71,44|31"  # 44-18=26 leaves 26,71,86: no way to 31
+    trace, detour = bench.correction(task, prompt, "44-18=26,71-26=45,86-45=41" + END, True)
+    assert detour and trace.startswith("44-18=26,71-26=45,<<")  # the network's own steps
+    trace, _ = bench.correction(task, prompt, "44-18=26,71-26=4", True)  # cut short: a near miss
+    assert trace.startswith("44-18=26,26+86=112,<<")  # 112-71=41, nearest to 31 of all pairs
+    trace, _ = bench.correction(task, prompt, "44-18=26,71-26=45,86-45=41" + END, False)
+    assert trace.startswith("44-18=26,<7")  # without follow: taken back at once
+    few = games.make("countdown@k=4,backtrack=1").task  # two undos do not fit: the solver
+    assert bench.correction(few, prompt, "44-18=26,71-26=45,86-45=41" + END, True) is None
+
+
+@pytest.mark.parametrize("spec", ["countdown@k=4,backtrack=6", "countdown@k=5,backtrack=9"])
+def test_followed_corrections_of_careless_answers(bench, spec):
+    """Each followed dead end goes on with the answer's own steps while they are legal and
+    complete, down to a pair that cannot make the target, then takes all of them back."""
+    task = games.make(spec).task
+    rng = np.random.default_rng(2)
+    detours = own = 0
+    for prompt in task.sample_prompts(200, rng):
+        answer = careless_answer(task, prompt, rng)
+        fixed = bench.correction(task, prompt, answer, follow=True)
+        if fixed is None or not fixed[1]:
+            continue
+        _, target = task.parse_prompt(prompt)
+        mistake = bench.first_mistake(task, prompt, answer)
+        probe, _, _ = fixed[0][mistake.start :].partition(UNDO)
+        steps = probe.split(",")[:-1]
+        assert fixed[0].startswith(answer[: mistake.start] + probe + UNDO * len(steps))
+        left, mine = mistake.left, 0  # the answer's own steps from the dead end on, while legal
+        for step in answer[mistake.start :].split(",")[:-1]:
+            if len(left) == 2 or step not in task.legal_steps(left):
+                break
+            left, mine = task.numbers_after(left, [step]), mine + 1
+        assert (
+            steps[0] == mistake.step and steps[:mine] == answer[mistake.start :].split(",")[:mine]
+        )
+        own += mine > 1
+        pair = task.numbers_after(mistake.left, steps)
+        assert len(pair) == 2 and not task.legal_steps(pair, target)
+        detours += 1
+    assert detours >= 30 and own >= 5
+
+
+@pytest.mark.parametrize("probes", [[], ["--own-probes"]])
+def test_a_run_with_its_own_mistakes_counts_their_corrections(bench, tmp_path, probes):
     out = tmp_path / "ceiling.json"
     bench.main(["--game", "countdown@k=3,backtrack=2", "--minutes", "0.05", "--pool", "40",
-                "--problems", "5", "--eval-every", "1", "--own-mistakes", "30",
+                "--problems", "5", "--eval-every", "1", "--own-mistakes", "30", *probes,
                 "model.blocks=1", "model.channels=16", "--out", str(out)])  # fmt: skip
     report = json.loads(out.read_text())
     assert report["own_mistakes"] == 30 and report["own_share"] == 0.25
+    assert report["own_probes"] == bool(probes)
     rows = report["history"]
     assert all(0 <= r["own_detours"] <= r["own_corrections"] <= 30 for r in rows)
+
+
+def test_own_probes_need_own_mistakes_in_a_game_with_undos(bench):
+    from selfplay.config import ConfigError
+
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--own-probes"])
+    args = bench.parse_args(["--game", "countdown@k=3", "--own-mistakes", "5", "--own-probes"])
+    with pytest.raises(ConfigError, match="backtrack"):
+        bench.run(args, bench.Console(quiet=True))
 
 
 def test_a_run_with_favourites_times_them(bench, tmp_path):

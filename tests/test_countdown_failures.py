@@ -107,6 +107,7 @@ def test_every_checkpoint_and_split_gets_a_row(bench, tmp_path):
         shares = [row[c] for c in bench.CLASSES]
         assert row["problems"] == 20 and sum(shares) == pytest.approx(1)
         assert 0 <= row["dead_end_first_step"] <= row["dead end"]
+        assert 0 <= row["solved_after_undo"] <= min(row["took_back"], row["solved"])
         for c in bench.CLASSES:
             assert len(row["examples"][c]) == min(bench.EXAMPLES, round(row[c] * 20))
     with pytest.raises(SystemExit):
