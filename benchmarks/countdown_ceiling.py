@@ -297,10 +297,16 @@ def with_probes(task, prompt: str, answer: str, share: float, rng: np.random.Gen
             options = task.legal_steps(after)
             steps.append(options[rng.integers(len(options))])
         if len(after) == 3:
-            steps.append(min(task.legal_steps(after), key=lambda s: _miss(task, after, s, target)))
+            steps.append(_near_miss(task, after, target))
         written.append(",".join(steps) + "," + UNDO * len(steps))
         undos -= len(steps)
     return "".join(written) + answer
+
+
+def _near_miss(task, numbers: tuple[int, ...], target: int) -> str:
+    """The step on three ``numbers`` whose pair's closest last step comes nearest the
+    ``target`` (the first such where several tie)."""
+    return min(task.legal_steps(numbers), key=lambda s: _miss(task, numbers, s, target))
 
 
 def _miss(task, numbers: tuple[int, ...], step: str, target: int) -> int:
@@ -368,9 +374,7 @@ def followed(task, mistake, rest: str, target: int) -> list[str]:
             steps.append(own.pop(0))
         else:
             own = []
-            if len(left) == 3:
-                legal = sorted(legal, key=lambda s: _miss(task, left, s, target))
-            steps.append(legal[0])
+            steps.append(_near_miss(task, left, target) if len(left) == 3 else legal[0])
     return steps
 
 
