@@ -167,7 +167,8 @@ def measure_learner(game, config, played: list, args) -> list[dict]:
     """Learner rows: gradient steps on single positions and on whole games, alternating, from
     a replay buffer holding the ``played`` games."""
     replay = ReplayBuffer(sum(r.length for r in played), game.spec.observation_shape,
-                          game.spec.num_actions)  # fmt: skip
+                          game.spec.num_actions,
+                          observation_dtype=game.spec.observation_dtype)  # fmt: skip
     replay.add(played)
     learner = Learner(game.spec, config.model, config.learner)
     rows = []

@@ -39,6 +39,10 @@ class GameSpec:
     observation_shape: tuple[int, ...]  # shape of one observation, without the batch dim
     max_game_length: int  # upper bound on plies from the initial state to a terminal one
     vocabulary_size: int = 0  # > 0: observations are token ids 0..V-1 (0 = padding), text games
+    # The narrowest dtype that holds every observation exactly: the replay buffer stores its
+    # positions in it ("uint8" for 0/1 planes and token ids, a quarter of float32's bytes)
+    # and hands the network float32.
+    observation_dtype: str = "float32"
 
     def __post_init__(self) -> None:
         problems = []
@@ -59,6 +63,15 @@ class GameSpec:
             problems.append(f"vocabulary_size must be an int >= 0, got {self.vocabulary_size!r}")
         elif self.vocabulary_size and len(shape) != 1:
             problems.append(f"token observations must be 1-D [T], got shape {shape!r}")
+        try:
+            numeric = np.dtype(self.observation_dtype).kind in "biuf"
+        except TypeError:
+            numeric = False
+        if not numeric:
+            problems.append(
+                f"observation_dtype must name a numpy number type such as 'uint8' or "
+                f"'float32', got {self.observation_dtype!r}"
+            )
         if problems:
             raise ValueError(f"invalid GameSpec {self.name!r}: " + "; ".join(problems))
 

@@ -144,6 +144,15 @@ def _shapes(trace: Trace, rng: np.random.Generator) -> str | None:
                 return f"{key} at step {t} is {value.dtype} {value.shape}, expected {dtype} {shape}"
             if value.dtype.kind == "f" and not np.isfinite(value).all():
                 return f"{key} at step {t} is not finite"
+        obs = np.asarray(trace.game.observation_tensor(states))
+        with np.errstate(invalid="ignore", over="ignore"):
+            narrow = obs.astype(spec.observation_dtype)
+        if not np.array_equal(narrow, obs):
+            return (
+                f"observation_tensor at step {t} holds values that spec.observation_dtype="
+                f"{spec.observation_dtype!r} cannot store exactly (the replay buffer keeps them "
+                f"so): declare a wider one"
+            )
     return None
 
 

@@ -91,6 +91,7 @@ class ConnectFour(TwoPlayerGame):
         num_players=2,
         num_actions=WIDTH,
         observation_shape=(2, HEIGHT, WIDTH),  # planes: stones of the player to move, opponent's
+        observation_dtype="uint8",
         max_game_length=WIDTH * HEIGHT,
     )
     state_dtype = np.dtype(

@@ -165,6 +165,7 @@ class Othello(TwoPlayerGame):
         num_players=2,
         num_actions=65,  # 64 squares row-major, then pass
         observation_shape=(2, 8, 8),  # planes: discs of the player to move, of the opponent
+        observation_dtype="uint8",
         # At most 60 placements. A pass is never the last ply (the opponent then has a move)
         # and never the first, so each pass is followed by a placement other than the first:
         # at most 59 passes.

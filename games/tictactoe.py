@@ -21,6 +21,7 @@ class TicTacToe(TwoPlayerGame):
         num_players=2,
         num_actions=9,
         observation_shape=(2, 3, 3),  # planes: stones of the player to move, of the opponent
+        observation_dtype="uint8",
         max_game_length=9,
     )
     state_dtype = np.dtype([("board", np.int8, (9,)), ("player", np.int8), ("outcome", np.int8)])

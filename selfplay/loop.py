@@ -90,8 +90,9 @@ def start_run(config: RunConfig) -> RunState:
     spec = game.spec
     learner = Learner(spec, config.model, config.learner, device=_device(), seed=config.seed)
     replay = ReplayBuffer(
-        config.replay.window, spec.observation_shape, spec.num_actions, seed=config.seed
-    )
+        config.replay.window, spec.observation_shape, spec.num_actions, seed=config.seed,
+        observation_dtype=spec.observation_dtype,
+    )  # fmt: skip
     best = BestNetwork(game, config, learner.candidate, _device())
     return RunState(config, learner, replay, best, 0)
 

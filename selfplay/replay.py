@@ -31,7 +31,8 @@ FORMAT_VERSION = 1
 class GameRecord:
     """One finished game, ply by ply. Build it with ``GameRecord.from_plies``."""
 
-    observations: np.ndarray  # float32 [T, *obs] from the view of the player to move
+    observations: np.ndarray  # [T, *obs] from the view of the player to move, in the game's
+    # spec.observation_dtype (float32 unless the game declares a narrower one)
     policies: np.ndarray  # float32 [T, A] the search's policy target at each ply
     values: np.ndarray  # float32 [T] final outcome for the player to move at each ply
     players: np.ndarray  # int8 [T] the player to move at each ply
@@ -79,10 +80,13 @@ class GameRecord:
         discount: float = 1.0,
         hindsight: bool = False,
         sampled: bool = False,
+        observation_dtype: str | np.dtype = np.float32,
     ) -> GameRecord:
         """A record from per-ply data (lists of rows or stacked arrays) and the final returns
         ``[P]``; each ply's value is the return of the player who was to move there, times
-        ``discount`` to the power of the plies after it."""
+        ``discount`` to the power of the plies after it. Observations are kept in
+        ``observation_dtype`` (the game's ``spec.observation_dtype``), which must hold them
+        exactly."""
         players = np.asarray(players, dtype=np.int8)
         returns = np.asarray(returns, dtype=np.float32).reshape(-1)
         if len(players) == 0:
@@ -90,7 +94,7 @@ class GameRecord:
         if players.min() < 0 or players.max() >= len(returns):
             raise ValueError(f"players must be in 0..{len(returns) - 1}, got {np.unique(players)}")
         return cls(
-            observations=np.stack(observations).astype(np.float32, copy=False),
+            observations=stored_observations(np.stack(observations), observation_dtype),
             policies=np.stack(policies).astype(np.float32, copy=False),
             values=(returns[players] * discount ** np.arange(len(players) - 1, -1, -1)).astype(
                 np.float32
@@ -104,6 +108,24 @@ class GameRecord:
         )
 
 
+def stored_observations(observations: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
+    """``observations`` in ``dtype``; a ValueError where a value would change (a fraction or
+    a number out of range for a narrow dtype), since the network would then learn from
+    observations the game never made."""
+    dtype = np.dtype(dtype)
+    if observations.dtype == dtype:
+        return observations
+    with np.errstate(invalid="ignore", over="ignore"):
+        cast = observations.astype(dtype)
+    if not np.array_equal(cast, observations):
+        bad = observations[cast != observations]
+        raise ValueError(
+            f"observations hold values that {dtype} cannot store exactly (such as "
+            f"{bad.flat[0]!r}): declare a wider GameSpec.observation_dtype"
+        )
+    return cast
+
+
 class ReplayLoadError(ValueError):
     """A replay buffer file that cannot be read back; the message names the file and why."""
 
@@ -113,7 +135,9 @@ class ReplayBuffer:
 
     Position number ``s`` (counting every position ever added, from 0) lives in slot
     ``s % window``; the stored ones are always the newest ``len(self)``. Sampling is uniform
-    over the stored positions and draws from the buffer's own generator.
+    over the stored positions and draws from the buffer's own generator. Observations are
+    stored in ``observation_dtype`` (the game's ``spec.observation_dtype``) and sampled as
+    float32.
     """
 
     def __init__(
@@ -122,13 +146,15 @@ class ReplayBuffer:
         observation_shape: tuple[int, ...],
         num_actions: int,
         seed: int | np.random.SeedSequence = 0,
+        observation_dtype: str | np.dtype = np.float32,
     ):
         if not isinstance(window, int) or window < 1:
             raise ValueError(f"window must be an int >= 1, got {window!r}")
         self.window = window
         self.observation_shape = tuple(int(d) for d in observation_shape)
         self.num_actions = int(num_actions)
-        self.observations = np.zeros((window, *self.observation_shape), dtype=np.float32)
+        self.observation_dtype = np.dtype(observation_dtype)
+        self.observations = np.zeros((window, *self.observation_shape), self.observation_dtype)
         self.policies = np.zeros((window, self.num_actions), dtype=np.float32)
         self.values = np.zeros(window, dtype=np.float32)
         self.versions = np.zeros(window, dtype=np.int64)  # weights_version of each position
@@ -170,7 +196,8 @@ class ReplayBuffer:
         cut = total - skipped - keep  # positions to drop from the start of the first kept game
         serials = np.arange(self.positions_added + total - keep, self.positions_added + total)
         slots = serials % self.window
-        self.observations[slots] = np.concatenate([r.observations for r in kept])[cut:]
+        observations = np.concatenate([r.observations for r in kept])[cut:]
+        self.observations[slots] = stored_observations(observations, self.observation_dtype)
         self.policies[slots] = np.concatenate([r.policies for r in kept])[cut:]
         self.values[slots] = np.concatenate([r.values for r in kept])[cut:]
         lengths = [r.length for r in kept]
@@ -197,8 +224,8 @@ class ReplayBuffer:
             slots = self._game_slots(batch_size)
         else:
             slots = self.rng.integers(len(self), size=batch_size)
-        observations, policies = self.observations[slots], self.policies[slots]
-        values = self.values[slots]
+        observations = self.observations[slots].astype(np.float32, copy=False)
+        policies, values = self.policies[slots], self.values[slots]
         batch_size = len(slots)
         self.positions_sampled += batch_size
         if game is not None and batch_size > 0:
@@ -232,6 +259,13 @@ class ReplayBuffer:
 
     # -- logging ------------------------------------------------------------------------------
     @property
+    def nbytes(self) -> int:
+        """Bytes the buffer's arrays take, whether or not they are filled yet."""
+        arrays = (self.observations, self.policies, self.values, self.versions, self.plies,
+                  self.game_lengths)  # fmt: skip
+        return sum(a.nbytes for a in arrays)
+
+    @property
     def reuse_ratio(self) -> float:
         """Positions sampled / positions added: how many times each position is trained on."""
         return self.positions_sampled / self.positions_added if self.positions_added else 0.0
@@ -264,6 +298,7 @@ class ReplayBuffer:
             "format_version": FORMAT_VERSION,
             "window": self.window,
             "observation_shape": np.array(self.observation_shape, dtype=np.int64),
+            "observation_dtype": np.array(self.observation_dtype.str),
             "num_actions": self.num_actions,
             "observations": self.observations[order],
             "policies": self.policies[order],
@@ -289,7 +324,9 @@ class ReplayBuffer:
         added = int(state["positions_added"])
         keep = min(n, self.window)
         slots = np.arange(added - keep, added) % self.window
-        self.observations[slots] = state["observations"][n - keep :]
+        self.observations[slots] = stored_observations(
+            state["observations"][n - keep :], self.observation_dtype
+        )
         self.policies[slots] = state["policies"][n - keep :]
         self.values[slots] = state["values"][n - keep :]
         self.versions[slots] = state["versions"][n - keep :]
@@ -333,7 +370,9 @@ class ReplayBuffer:
                     f"format {FORMAT_VERSION}"
                 )
             shape = tuple(int(d) for d in state["observation_shape"])
-            buffer = cls(int(state["window"]), shape, int(state["num_actions"]))
+            # Files written before observations were stored narrow hold float32.
+            dtype = str(state.get("observation_dtype", "float32"))
+            buffer = cls(int(state["window"]), shape, int(state["num_actions"]), 0, dtype)
             buffer.load_state_dict(state)
         except ReplayLoadError:
             raise

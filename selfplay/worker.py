@@ -242,9 +242,11 @@ class SelfPlayWorker:
                 pol = [
                     _one_hot(m, len(p)) if m >= 0 else p for p, m in zip(pol, moves, strict=True)
                 ]
-            records.append(
-                GameRecord.from_plies(obs, pol, who, moves, returns[i], version, self.discount)
-            )
+            record = GameRecord.from_plies(
+                obs, pol, who, moves, returns[i], version, self.discount,
+                observation_dtype=game.spec.observation_dtype,
+            )  # fmt: skip
+            records.append(record)
             self._history[b] = []
         self.states[done] = game.new_initial_states(len(done), self.rng)
         self._problems[done] = self.states[done]
@@ -266,7 +268,8 @@ class SelfPlayWorker:
         empty = np.zeros((1, judge.spec.num_actions), np.float32)
         records = [
             GameRecord.from_plies(observations[i : i + 1], empty, [0], [-1], returns[i],
-                                  self.weights_version, self.discount, sampled=True)
+                                  self.weights_version, self.discount, sampled=True,
+                                  observation_dtype=judge.spec.observation_dtype)
             for i in range(len(final))
         ]  # fmt: skip
         self._stats["sampled_answers"] += len(records)
@@ -298,7 +301,7 @@ class SelfPlayWorker:
         self._stats["hindsight_games"] += 1
         return GameRecord.from_plies(
             game.observation_tensor(states), policies, players, actions, returns, version,
-            self.discount, hindsight=True,
+            self.discount, hindsight=True, observation_dtype=game.spec.observation_dtype,
         )  # fmt: skip
 
 

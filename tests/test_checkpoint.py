@@ -58,6 +58,7 @@ def test_round_trip(tmp_path):
     assert got["game"] == want["game"] == {
         "name": "connect4", "version": 1, "num_players": 2, "num_actions": 7,
         "observation_shape": [2, 6, 7], "max_game_length": 42, "vocabulary_size": 0,
+        "observation_dtype": "float32",
     }  # fmt: skip
     for key in want["weights"]:
         assert torch.equal(got["weights"][key], want["weights"][key])

@@ -150,6 +150,13 @@ class SymmetryLosesActions(TicTacToe):
         return [(observations, policies), (observations, np.zeros_like(policies))]
 
 
+class HalfPlanesInBytes(TicTacToe):
+    """Declares uint8 observations (as tic-tac-toe does) but writes halves into them."""
+
+    def observation_tensor(self, states):
+        return super().observation_tensor(states) * 0.5
+
+
 class BatchedDiffersFromSingle(TicTacToe):
     def _apply_actions(self, states, actions):
         new = super()._apply_actions(states, actions)
@@ -170,6 +177,7 @@ class BatchedDiffersFromSingle(TicTacToe):
         (SameActionNames, "action names round-trip"),
         (SymmetryLosesActions, "symmetries"),
         (BatchedDiffersFromSingle, "batched play equals one-by-one play"),
+        (HalfPlanesInBytes, "shapes and dtypes"),
     ],
 )
 def test_suite_names_the_broken_invariant(broken, invariant):

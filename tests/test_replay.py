@@ -255,6 +255,51 @@ def test_save_load_round_trip(tmp_path):
     assert _stored_ids(loaded) == _stored_ids(buffer) == list(range(8, 18))
 
 
+def test_narrow_observations_sample_as_the_float32_buffer_does(tmp_path):
+    """A uint8 buffer takes a quarter of the observation bytes, samples exactly what a
+    float32 buffer with the same seed samples (as float32), and keeps its dtype in a file;
+    a file without one (written before) loads as float32."""
+    wide = ReplayBuffer(window=30, observation_shape=OBS, num_actions=A, seed=4)
+    narrow = ReplayBuffer(30, OBS, A, seed=4, observation_dtype="uint8")
+    for buffer in (wide, narrow):
+        buffer.add(_games([5, 9, 4, 6]))
+    assert narrow.observations.dtype == np.uint8
+    assert narrow.observations.nbytes * 4 == wide.observations.nbytes
+    assert wide.nbytes - narrow.nbytes == wide.observations.nbytes - narrow.observations.nbytes
+    for whole in (False, True):
+        for a, b in zip(wide.sample(16, whole_games=whole), narrow.sample(16, whole_games=whole),
+                        strict=True):  # fmt: skip
+            assert a.dtype == b.dtype == np.float32
+            np.testing.assert_array_equal(a, b)
+    narrow.save(tmp_path / "narrow.npz")
+    loaded = ReplayBuffer.load(tmp_path / "narrow.npz")
+    assert loaded.observation_dtype == np.uint8 and _stored_ids(loaded) == _stored_ids(narrow)
+    state = dict(np.load(tmp_path / "narrow.npz"))
+    del state["observation_dtype"]
+    np.savez(tmp_path / "old.npz", **state)
+    assert ReplayBuffer.load(tmp_path / "old.npz").observation_dtype == np.float32
+
+
+def test_observations_a_narrow_dtype_cannot_hold_are_refused():
+    """A fraction or a value out of range is never stored rounded or wrapped: the record or
+    the buffer names the dtype to widen."""
+    narrow = ReplayBuffer(30, OBS, A, observation_dtype="uint8")
+    with pytest.raises(ValueError, match=r"uint8 cannot store exactly.*observation_dtype"):
+        narrow.add(_games([300]))  # ids up to 299
+    assert len(narrow) == 0
+    half = GameRecord.from_plies(np.full((2, 3), 0.5), np.eye(A)[:2], [0, 0], [0, 1], [1.0])
+    with pytest.raises(ValueError, match=r"such as np\.float32\(0\.5\)|such as 0\.5"):
+        narrow.add([half])
+    with pytest.raises(ValueError, match="uint8 cannot store"):
+        GameRecord.from_plies(np.full((2, 3), 0.5), np.eye(A)[:2], [0, 0], [0, 1], [1.0],
+                              observation_dtype="uint8")  # fmt: skip
+    kept = GameRecord.from_plies(np.ones((2, 3)), np.eye(A)[:2], [0, 0], [0, 1], [1.0],
+                                 observation_dtype="uint8")  # fmt: skip
+    assert kept.observations.dtype == np.uint8
+    with pytest.raises(ValueError, match="observation_dtype must name a numpy number type"):
+        games.GameSpec("g", 1, 1, 3, (3,), 5, observation_dtype="text")
+
+
 def test_state_dict_loads_into_a_smaller_window():
     small = ReplayBuffer(4, OBS, A)
     small.load_state_dict(_filled().state_dict())

@@ -90,7 +90,8 @@ def _check_record(game: Game, record: GameRecord, start: np.ndarray | None = Non
     assert record.policies.shape == (t, a) and record.values.shape == (t,)
     assert record.players.shape == (t,) and record.actions.shape == (t,)
     assert record.returns.shape == (game.spec.num_players,)
-    assert record.observations.dtype == record.policies.dtype == record.values.dtype == np.float32
+    assert record.observations.dtype == game.spec.observation_dtype  # uint8 for the built-ins
+    assert record.policies.dtype == record.values.dtype == np.float32
     states = start if start is not None else game.new_initial_states(1)
     for ply in range(t):
         assert not game.is_terminal(states)[0], f"the game ended before ply {ply}"

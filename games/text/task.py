@@ -176,6 +176,7 @@ class TextGame(Game):
             observation_shape=(length,),
             max_game_length=task.max_answer_length,
             vocabulary_size=vocabulary,
+            observation_dtype="uint8",  # token ids, as the states hold them
         )
         self.state_dtype = np.dtype(
             [
