@@ -41,6 +41,16 @@ a dead end asks for the look-ahead that the network lacks:
     python benchmarks/countdown_ceiling.py --game countdown@k=4,backtrack=6 --probes 0.5 \
         --mask-detours
 
+``--dfs`` writes the solver's whole depth-first search instead (a game with ``backtrack=N``):
+every step it tries, in a fixed order (pairs in the order of the prompt, results after the
+numbers, ``+ - * /``), each dead one taken back where two numbers are left that no last step
+turns into the target. Each character then follows from the text before it by a rule, with no
+look-ahead, as Stream of Search's traces follow their solvers (theirs order the steps by a
+heuristic). At k=3 a search takes 1.8 undos on average and at most 11; at k=4 47 on average
+(530 characters), so a budget leaves the longest searches out:
+
+    python benchmarks/countdown_ceiling.py --game countdown@k=3,backtrack=12 --dfs
+
 ``--mask-detours`` teaches nothing at the characters of the steps taken back (their policy
 targets are zero): the network learns to notice a dead end and take it back, and what to write
 after it, but is never taught to write one, so its first guess stays the solver's step.
@@ -88,6 +98,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
+import itertools
 import os
 import sys
 import time
@@ -102,7 +114,7 @@ from rich.table import Table
 
 import games
 from games.text.task import BOS, END, SEP, TextGame
-from games.text.verifier import UNDO, solve_steps
+from games.text.verifier import OPERATORS, UNDO, apply_step, solve_steps
 from selfplay.arena import play_alone
 from selfplay.checkpoint import game_info, load_checkpoint, save_checkpoint
 from selfplay.config import ConfigError, resolve, to_dict
@@ -160,6 +172,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "take it back (a game with backtrack=N)",
     )
     parser.add_argument(
+        "--dfs",
+        action="store_true",
+        help="answers are the solver's whole depth-first search, every dead step taken back, "
+        "in a fixed order (a game with backtrack=N)",
+    )
+    parser.add_argument(
         "--mask-detours",
         action="store_true",
         help="no policy target at the characters of steps taken back (with --detours or --probes)",
@@ -214,8 +232,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     for name, share in (("--detours", args.detours), ("--probes", args.probes)):
         if not 0 <= share < 1:
             parser.error(f"{name} must be a probability in [0, 1), got {share}")
-    if args.detours and args.probes:
-        parser.error("--detours and --probes write two kinds of search: pick one")
+    if sum(map(bool, (args.detours, args.probes, args.dfs))) > 1:
+        parser.error("--detours, --probes and --dfs write three kinds of search: pick one")
     if args.mask_detours and not (args.detours or args.probes):
         parser.error("--mask-detours needs --detours or --probes above 0")
     if min(args.own_mistakes, args.favourites) < 0 or not 0 < args.own_share < 1:
@@ -227,22 +245,72 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _draw(
-    game_name: str, n: int, seed: int, detours: float = 0.0, probes: float = 0.0
-) -> list[tuple[str, str]]:
+@dataclasses.dataclass(frozen=True)
+class Writing:
+    """How training answers are written: the solver's bare answer, with ``detours``
+    (``with_detours``) or ``probes`` (``with_probes``) written in when they are above 0, or
+    with ``dfs`` its whole search (``dfs_answer``)."""
+
+    detours: float = 0.0
+    probes: float = 0.0
+    dfs: bool = False
+
+
+def _draw(game_name: str, n: int, seed: int, writing: Writing = Writing()) -> list[tuple[str, str]]:
     """``n`` training problems of ``game_name`` with the solver's answer (a worker's share),
-    with ``detours`` (``with_detours``) or ``probes`` (``with_probes``) written in when they
-    are above 0."""
+    written as ``writing`` says; with ``dfs``, problems whose search takes back more steps than
+    the game allows are left out."""
     task = games.make(game_name).task
     prompts = task.sample_prompts(n, np.random.default_rng([seed, 7]))
+    if writing.dfs:
+        answers = [dfs_answer(task, p) for p in prompts]
+        return [(p, a) for p, a in zip(prompts, answers, strict=True) if a is not None]
     answers = [solve_steps(*task.parse_prompt(p), max_value=task.max_value) for p in prompts]
     rng = np.random.default_rng([seed, 8])
     pairs = list(zip(prompts, answers, strict=True))
-    if detours:
-        pairs = [(p, with_detours(task, p, a, detours, rng)) for p, a in pairs]
-    if probes:
-        pairs = [(p, with_probes(task, p, a, probes, rng)) for p, a in pairs]
+    if writing.detours:
+        pairs = [(p, with_detours(task, p, a, writing.detours, rng)) for p, a in pairs]
+    if writing.probes:
+        pairs = [(p, with_probes(task, p, a, writing.probes, rng)) for p, a in pairs]
     return pairs
+
+
+def dfs_answer(task, prompt: str) -> str | None:
+    """The depth-first search for the first solution, written out: every step it tries, each
+    dead one taken back (``<``), in a fixed order that each character of the search follows
+    from the text before it, so that no character asks for a look-ahead. The numbers are kept
+    in the order of the prompt, each result after them; pairs are tried in that order, each
+    step larger number first, ``+ - * /`` (the legal ones); at two numbers, the first last step
+    that makes the target, else an undo. None where the search needs more undos than
+    ``task.backtrack`` allows (or there is no solution)."""
+    numbers, target = task.parse_prompt(prompt)
+    written: list[str] = []
+
+    def search(left: list[int]) -> bool:
+        if len(left) == 2:
+            a, b = max(left), min(left)
+            for op in OPERATORS:
+                if apply_step(a, op, b, max_value=task.max_value) == target:
+                    written.append(f"{a}{op}{b}={target}")
+                    return True
+            return False
+        for i, j in itertools.combinations(range(len(left)), 2):
+            a, b = max(left[i], left[j]), min(left[i], left[j])
+            rest = [n for k, n in enumerate(left) if k not in (i, j)]
+            for op in OPERATORS:
+                value = apply_step(a, op, b, max_value=task.max_value)
+                if value is None:
+                    continue
+                written.append(f"{a}{op}{b}={value},")
+                if search([*rest, value]):
+                    return True
+                written.append(UNDO)
+        return False
+
+    if not search(list(numbers)):
+        return None
+    answer = "".join(written)
+    return answer if answer.count(UNDO) <= task.backtrack else None
 
 
 def with_detours(task, prompt: str, answer: str, share: float, rng: np.random.Generator) -> str:
@@ -395,17 +463,16 @@ def own_corrections(
 
 
 def draw_pool(
-    game_name: str, n: int, workers: int, seed: int, detours: float = 0.0, probes: float = 0.0
+    game_name: str, n: int, workers: int, seed: int, writing: Writing = Writing()
 ) -> list[tuple[str, str]]:
-    """``n`` (prompt, answer) pairs, drawn by ``workers`` processes with seeds of their own."""
+    """``n`` problems (fewer with ``dfs`` where searches run out of undos) as (prompt, answer)
+    pairs, drawn by ``workers`` processes with seeds of their own."""
     shares = [n // workers + (i < n % workers) for i in range(workers)]
     if workers == 1:
-        return _draw(game_name, n, seed, detours, probes)
+        return _draw(game_name, n, seed, writing)
     with ProcessPoolExecutor(workers) as pool:
         seeds = [seed * 1000 + i for i in range(workers)]
-        parts = pool.map(
-            _draw, [game_name] * workers, shares, seeds, [detours] * workers, [probes] * workers
-        )
+        parts = pool.map(_draw, [game_name] * workers, shares, seeds, [writing] * workers)
         return [pair for part in parts for pair in part]
 
 
@@ -415,17 +482,16 @@ def load_pool(
     n: int,
     workers: int,
     seed: int,
-    detours: float = 0.0,
-    probes: float = 0.0,
+    writing: Writing = Writing(),
 ):
     """The first ``n`` problems of the pool saved at ``path`` if there is one, else a fresh
-    pool (saved there if ``path`` is given)."""
+    pool written as ``writing`` says (saved there if ``path`` is given)."""
     if path is not None and path.exists():
         pairs = [tuple(line.split(" ")) for line in path.read_text().splitlines()[:n]]
         if len(pairs) < n or any(len(pair) != 2 for pair in pairs):
             raise SystemExit(f"{path}: expected {n} lines 'prompt answer', got {len(pairs)}")
         return pairs
-    pairs = draw_pool(game_name, n, workers, seed, detours, probes)
+    pairs = draw_pool(game_name, n, workers, seed, writing)
     if path is not None:
         scratch = path.with_suffix(".partial")
         scratch.write_text("".join(f"{p} {a}\n" for p, a in pairs))
@@ -447,7 +513,7 @@ def to_record(
     tokens = np.concatenate([[BOS], game.encode(prompt), [SEP], game.encode(answer + END)])
     start = len(prompt) + 2
     plies = len(answer) + 1
-    observations = np.zeros((plies, game.spec.observation_shape[0]), np.float32)
+    observations = np.zeros((plies, game.spec.observation_shape[0]), game.spec.observation_dtype)
     for t in range(plies):
         observations[t, : start + t] = tokens[: start + t]
     actions = tokens[start:].astype(np.int64)
@@ -457,8 +523,9 @@ def to_record(
     if mask_undone:
         policies[: len(answer)][undone_characters(answer)] = 0.0
     return GameRecord.from_plies(
-        observations, policies, np.zeros(plies, np.int8), actions, np.ones(1), discount=discount
-    )
+        observations, policies, np.zeros(plies, np.int8), actions, np.ones(1), discount=discount,
+        observation_dtype=game.spec.observation_dtype,
+    )  # fmt: skip
 
 
 def survivor_policies(game, pairs: Sequence[tuple[str, str]]) -> list[np.ndarray]:
@@ -590,24 +657,23 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     game = games.make(config.game)
     if game.spec.name != "countdown":
         raise ConfigError(f"this benchmark trains countdown; drop game={config.game}")
-    searches = args.detours or args.probes
+    searches = args.detours or args.probes or args.dfs
     if searches and not game.task.backtrack:
         raise ConfigError(
-            f"--detours and --probes need steps taken back: game={config.game},backtrack=4"
+            f"--detours, --probes and --dfs need steps taken back: game={config.game},backtrack=4"
         )
     if args.own_probes and not game.task.backtrack:
         raise ConfigError(f"--own-probes takes dead ends back: game={config.game},backtrack=6")
     if args.favourites and game.task.backtrack:
         raise ConfigError("--favourites writes answers with no step taken back: drop backtrack")
     if searches and args.targets != "solution":
-        raise ConfigError("--detours and --probes write searches: use them with --targets solution")
+        raise ConfigError("searches (--detours, --probes, --dfs) go with --targets solution")
     device = pick_device(args.device)
     if device.type == "cpu":
         torch.set_num_threads(1)
     started = time.perf_counter()
-    pairs = load_pool(
-        args.pool_file, config.game, args.pool, args.workers, args.seed, args.detours, args.probes
-    )
+    writing = Writing(args.detours, args.probes, args.dfs)
+    pairs = load_pool(args.pool_file, config.game, args.pool, args.workers, args.seed, writing)
     discount = config.selfplay.value_discount
     targets = survivor_policies(game, pairs) if args.targets == "survivors" else [None] * len(pairs)
     records = [
@@ -617,12 +683,15 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     for (prompt, _), record in zip(pairs[:CHECKED_GAMES], records, strict=False):
         check_record(game, prompt, record)
     positions = sum(r.length for r in records)
-    buffer = ReplayBuffer(positions, game.spec.observation_shape, game.spec.num_actions, args.seed)
+    shape, actions = game.spec.observation_shape, game.spec.num_actions
+    buffer = ReplayBuffer(positions, shape, actions, args.seed, game.spec.observation_dtype)
     buffer.add(records)
     del records, targets  # the buffer holds copies: a pool of long searches takes gigabytes
+    left_out = args.pool - len(pairs)
     console.print(
-        f"{len(pairs)} training problems, {positions} positions, drawn in "
-        f"{time.perf_counter() - started:.0f} s",
+        f"{len(pairs)} training problems, {positions} positions ({buffer.nbytes / 2**20:.0f} "
+        f"MiB), drawn in {time.perf_counter() - started:.0f} s"
+        + (f" ({left_out} left out: their search needs more undos)" if left_out else ""),
         highlight=False,
     )
 
@@ -641,8 +710,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     # four evaluations' worth.
     own_answers = args.own_mistakes or args.favourites
     own = ReplayBuffer(
-        max(1, 4 * own_answers * positions // len(pairs)),
-        game.spec.observation_shape, game.spec.num_actions, args.seed,
+        max(1, 4 * own_answers * positions // len(pairs)), shape, actions, args.seed,
+        game.spec.observation_dtype,
     )  # fmt: skip
     own_rng = np.random.default_rng([args.seed, 9])
     history: list[dict] = []
@@ -708,6 +777,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "targets": args.targets,
         "detours": args.detours,
         "probes": args.probes,
+        "dfs": args.dfs,
         "init": None if args.init is None else str(args.init),
         "mask_detours": args.mask_detours,
         "own_mistakes": args.own_mistakes,

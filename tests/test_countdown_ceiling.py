@@ -140,7 +140,7 @@ def test_detours_are_searches_the_game_accepts(bench, capsys):
     made, taken back; the game plays every trace to an accepted end within its undos."""
     spec = "countdown@k=4,backtrack=4"
     game = games.make(spec)
-    pairs = bench.draw_pool(spec, 40, workers=1, seed=4, detours=0.5)
+    pairs = bench.draw_pool(spec, 40, workers=1, seed=4, writing=bench.Writing(detours=0.5))
     plain = bench.draw_pool(spec, 40, workers=1, seed=4)
     detours = 0
     for (prompt, trace), (same, answer) in zip(pairs, plain, strict=True):
@@ -174,7 +174,7 @@ def test_probes_take_back_only_where_no_last_step_makes_the_target(bench, spec, 
     them taken back; the solver's answer follows, and the game accepts the whole trace."""
     game = games.make(spec)
     task = game.task
-    pairs = bench.draw_pool(spec, 40, workers=1, seed=4, probes=0.6)
+    pairs = bench.draw_pool(spec, 40, workers=1, seed=4, writing=bench.Writing(probes=0.6))
     plain = bench.draw_pool(spec, 40, workers=1, seed=4)
     probes = 0
     for (prompt, trace), (same, answer) in zip(pairs, plain, strict=True):
@@ -203,6 +203,74 @@ def test_probes_take_back_only_where_no_last_step_makes_the_target(bench, spec, 
     assert "pick one" in capsys.readouterr().err
 
 
+def _in_order(numbers: list[int], max_value: int) -> list[tuple[str, list[int]]]:
+    """Reference for the search's order: (step, numbers after it) for every legal step on
+    ``numbers``, pairs by position, larger number first, + - * /; the result goes last."""
+    steps = []
+    for i in range(len(numbers)):
+        for j in range(i + 1, len(numbers)):
+            a, b = sorted((numbers[i], numbers[j]), reverse=True)
+            rest = numbers[:i] + numbers[i + 1 : j] + numbers[j + 1 :]
+            for op in "+-*/":
+                value = apply_step(a, op, b, max_value=max_value)
+                if value is not None:
+                    steps.append((f"{a}{op}{b}={value}", [*rest, value]))
+    return steps
+
+
+def _dead_search(numbers: list[int], max_value: int) -> str:
+    """Reference: a search below ``numbers`` that finds nothing tries every step there."""
+    if len(numbers) == 2:
+        return ""
+    return "".join(
+        f"{step},{_dead_search(after, max_value)}<" for step, after in _in_order(numbers, max_value)
+    )
+
+
+def _reference_search(task, numbers: list[int], target: int) -> str:
+    """Reference for ``dfs_answer``, which searches: this one asks the solver at each step
+    whether the target can still be made, and writes out in full every step it says cannot."""
+    if len(numbers) == 2:
+        a, b = max(numbers), min(numbers)
+        op = next(op for op in "+-*/" if apply_step(a, op, b, max_value=task.max_value) == target)
+        return f"{a}{op}{b}={target}"
+    written = []
+    for step, after in _in_order(numbers, task.max_value):
+        if step in task.legal_steps(numbers, target):
+            return "".join(written) + f"{step}," + _reference_search(task, after, target)
+        written.append(f"{step},{_dead_search(after, task.max_value)}<")
+    raise AssertionError(f"no step towards {target} on {numbers}")
+
+
+@pytest.mark.parametrize("spec", ["countdown@k=3,backtrack=12", "countdown@k=4,backtrack=40"])
+def test_dfs_answers_are_the_whole_search_in_its_order(bench, spec, capsys):
+    """Each answer is the depth-first search written out: every step tried before the one
+    that leads to a solution, in the fixed order, each taken back after its own subtree; the
+    game accepts it within its undos, and a search that needs more undos is left out."""
+    game = games.make(spec)
+    task = game.task
+    prompts = task.sample_prompts(60, np.random.default_rng([5, 7]))
+    pairs = dict(bench.draw_pool(spec, 60, workers=1, seed=5, writing=bench.Writing(dfs=True)))
+    assert set(pairs) <= set(prompts)
+    kept = 0
+    for prompt in prompts:
+        numbers, target = task.parse_prompt(prompt)
+        expected = _reference_search(task, list(numbers), target)
+        if expected.count(UNDO) > task.backtrack:
+            assert prompt not in pairs and bench.dfs_answer(task, prompt) is None
+            continue
+        assert pairs[prompt] == expected
+        bench.check_record(game, prompt, bench.to_record(game, prompt, expected, discount=1.0))
+        kept += 1
+    assert kept >= 30 and (UNDO in "".join(pairs.values()))
+    if "k=4" in spec:
+        assert kept < len(prompts)  # some k=4 searches take more than 40 undos
+    assert bench.dfs_answer(task, "1,1,1|50" if "k=3" in spec else "1,1,1,1|90") is None
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--dfs", "--probes", "0.5"])
+    assert "pick one" in capsys.readouterr().err
+
+
 def test_masked_detours_teach_nothing_at_the_steps_taken_back(bench):
     """With ``mask_undone`` the characters of each step a later ``<`` takes back (its comma
     included) have no policy target; the ``<``, the steps that stand and END keep theirs."""
@@ -212,7 +280,7 @@ def test_masked_detours_teach_nothing_at_the_steps_taken_back(bench):
     assert not bench.undone_characters("7*8=56,56-6=50").any()
     spec = "countdown@k=4,backtrack=4"
     game = games.make(spec)
-    pairs = bench.draw_pool(spec, 20, workers=1, seed=4, detours=0.5)
+    pairs = bench.draw_pool(spec, 20, workers=1, seed=4, writing=bench.Writing(detours=0.5))
     prompt, trace = next((p, t) for p, t in pairs if "<" in t)
     plain = bench.to_record(game, prompt, trace, discount=1.0)
     masked = bench.to_record(game, prompt, trace, discount=1.0, mask_undone=True)
