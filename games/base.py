@@ -76,6 +76,25 @@ class GameSpec:
             raise ValueError(f"invalid GameSpec {self.name!r}: " + "; ".join(problems))
 
 
+def stored_observations(observations: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
+    """``observations`` in ``dtype``; a ValueError where a value would change (a fraction or
+    a number out of range for a narrow dtype), since the network would then learn from
+    observations the game never made. The replay buffer stores observations through it, and
+    the conformance suite checks a game's observations with it."""
+    dtype = np.dtype(dtype)
+    if observations.dtype == dtype:
+        return observations
+    with np.errstate(invalid="ignore", over="ignore"):
+        cast = observations.astype(dtype)
+    if not np.array_equal(cast, observations):
+        bad = observations[cast != observations]
+        raise ValueError(
+            f"observations hold values that {dtype} cannot store exactly (such as "
+            f"{bad.flat[0]!r}): declare a wider GameSpec.observation_dtype"
+        )
+    return cast
+
+
 class IllegalActionError(ValueError):
     """An action that is not legal in its position; names the game, the action and the board."""
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from games.base import Game
+from games.base import Game, stored_observations
 
 FORMAT_VERSION = 1
 """Version of the file ``ReplayBuffer.save`` writes; bumped when its contents change."""
@@ -106,24 +106,6 @@ class GameRecord:
             hindsight=hindsight,
             sampled=sampled,
         )
-
-
-def stored_observations(observations: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
-    """``observations`` in ``dtype``; a ValueError where a value would change (a fraction or
-    a number out of range for a narrow dtype), since the network would then learn from
-    observations the game never made."""
-    dtype = np.dtype(dtype)
-    if observations.dtype == dtype:
-        return observations
-    with np.errstate(invalid="ignore", over="ignore"):
-        cast = observations.astype(dtype)
-    if not np.array_equal(cast, observations):
-        bad = observations[cast != observations]
-        raise ValueError(
-            f"observations hold values that {dtype} cannot store exactly (such as "
-            f"{bad.flat[0]!r}): declare a wider GameSpec.observation_dtype"
-        )
-    return cast
 
 
 class ReplayLoadError(ValueError):
