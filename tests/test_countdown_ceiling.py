@@ -203,9 +203,10 @@ def test_probes_take_back_only_where_no_last_step_makes_the_target(bench, spec, 
     assert "pick one" in capsys.readouterr().err
 
 
-def _in_order(numbers: list[int], max_value: int) -> list[tuple[str, list[int]]]:
+def _in_order(numbers: list[int], max_value: int, order: str) -> list[tuple[str, list[int]]]:
     """Reference for the search's order: (step, numbers after it) for every legal step on
-    ``numbers``, pairs by position, larger number first, + - * /; the result goes last."""
+    ``numbers``, pairs by position, larger number first, + - * /; the result goes last. With
+    ``order="sum"``, by the sum of the numbers left, the smallest first, then as before."""
     steps = []
     for i in range(len(numbers)):
         for j in range(i + 1, len(numbers)):
@@ -215,19 +216,22 @@ def _in_order(numbers: list[int], max_value: int) -> list[tuple[str, list[int]]]
                 value = apply_step(a, op, b, max_value=max_value)
                 if value is not None:
                     steps.append((f"{a}{op}{b}={value}", [*rest, value]))
+    if order == "sum":
+        return [step for _, step in sorted(enumerate(steps), key=lambda s: (sum(s[1][1]), s[0]))]
     return steps
 
 
-def _dead_search(numbers: list[int], max_value: int) -> str:
+def _dead_search(numbers: list[int], max_value: int, order: str) -> str:
     """Reference: a search below ``numbers`` that finds nothing tries every step there."""
     if len(numbers) == 2:
         return ""
     return "".join(
-        f"{step},{_dead_search(after, max_value)}<" for step, after in _in_order(numbers, max_value)
+        f"{step},{_dead_search(after, max_value, order)}<"
+        for step, after in _in_order(numbers, max_value, order)
     )
 
 
-def _reference_search(task, numbers: list[int], target: int) -> str:
+def _reference_search(task, numbers: list[int], target: int, order: str) -> str:
     """Reference for ``dfs_answer``, which searches: this one asks the solver at each step
     whether the target can still be made, and writes out in full every step it says cannot."""
     if len(numbers) == 2:
@@ -235,29 +239,31 @@ def _reference_search(task, numbers: list[int], target: int) -> str:
         op = next(op for op in "+-*/" if apply_step(a, op, b, max_value=task.max_value) == target)
         return f"{a}{op}{b}={target}"
     written = []
-    for step, after in _in_order(numbers, task.max_value):
+    for step, after in _in_order(numbers, task.max_value, order):
         if step in task.legal_steps(numbers, target):
-            return "".join(written) + f"{step}," + _reference_search(task, after, target)
-        written.append(f"{step},{_dead_search(after, task.max_value)}<")
+            return "".join(written) + f"{step}," + _reference_search(task, after, target, order)
+        written.append(f"{step},{_dead_search(after, task.max_value, order)}<")
     raise AssertionError(f"no step towards {target} on {numbers}")
 
 
+@pytest.mark.parametrize("order", ["fixed", "sum"])
 @pytest.mark.parametrize("spec", ["countdown@k=3,backtrack=12", "countdown@k=4,backtrack=40"])
-def test_dfs_answers_are_the_whole_search_in_its_order(bench, spec, capsys):
+def test_dfs_answers_are_the_whole_search_in_its_order(bench, spec, order, capsys):
     """Each answer is the depth-first search written out: every step tried before the one
-    that leads to a solution, in the fixed order, each taken back after its own subtree; the
-    game accepts it within its undos, and a search that needs more undos is left out."""
+    that leads to a solution, in its order, each taken back after its own subtree; the game
+    accepts it within its undos, and a search that needs more undos is left out."""
     game = games.make(spec)
     task = game.task
     prompts = task.sample_prompts(60, np.random.default_rng([5, 7]))
-    pairs = dict(bench.draw_pool(spec, 60, workers=1, seed=5, writing=bench.Writing(dfs=True)))
+    writing = bench.Writing(dfs=order)
+    pairs = dict(bench.draw_pool(spec, 60, workers=1, seed=5, writing=writing))
     assert set(pairs) <= set(prompts)
     kept = 0
     for prompt in prompts:
         numbers, target = task.parse_prompt(prompt)
-        expected = _reference_search(task, list(numbers), target)
+        expected = _reference_search(task, list(numbers), target, order)
         if expected.count(UNDO) > task.backtrack:
-            assert prompt not in pairs and bench.dfs_answer(task, prompt) is None
+            assert prompt not in pairs and bench.dfs_answer(task, prompt, order) is None
             continue
         assert pairs[prompt] == expected
         bench.check_record(game, prompt, bench.to_record(game, prompt, expected, discount=1.0))
@@ -265,10 +271,49 @@ def test_dfs_answers_are_the_whole_search_in_its_order(bench, spec, capsys):
     assert kept >= 30 and (UNDO in "".join(pairs.values()))
     if "k=4" in spec:
         assert kept < len(prompts)  # some k=4 searches take more than 40 undos
-    assert bench.dfs_answer(task, "1,1,1|50" if "k=3" in spec else "1,1,1,1|90") is None
+    assert bench.dfs_answer(task, "1,1,1|50" if "k=3" in spec else "1,1,1,1|90", order) is None
     with pytest.raises(SystemExit):
-        bench.parse_args(["--dfs", "--probes", "0.5"])
+        bench.parse_args(["--dfs", order, "--probes", "0.5"])
     assert "pick one" in capsys.readouterr().err
+
+
+def test_dfs_orders_differ_and_are_named(bench, capsys):
+    """The two orders write different searches for the same problem (the sum order tries the
+    steps that shrink the numbers first), ``--dfs`` alone means the fixed order, and an
+    unknown order is refused with the names of the known ones."""
+    task = games.make("countdown@k=4,backtrack=64").task
+    prompts = task.sample_prompts(40, np.random.default_rng(3))
+    answers = {o: [bench.dfs_answer(task, p, o) for p in prompts] for o in ("fixed", "sum")}
+    assert sum(a != b for a, b in zip(answers["fixed"], answers["sum"], strict=True)) >= 20
+    assert bench.parse_args(["--dfs"]).dfs == "fixed"
+    assert bench.parse_args(["--dfs", "sum"]).dfs == "sum"
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--dfs", "best"])
+    assert "fixed" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="dfs order"):
+        bench.dfs_answer(task, prompts[0], "best")
+
+
+def test_search_lengths_count_what_each_budget_keeps(bench, tmp_path):
+    """The lengths report agrees with the searches themselves: the share that fits a budget
+    is the share ``dfs_answer`` keeps in a game with that many undos, and the mean lengths are
+    those of the answers it keeps; ``--dfs-lengths`` writes them without training."""
+    spec = "countdown@k=4"
+    prompts = games.make(spec).task.sample_prompts(30, np.random.default_rng(4))
+    rows = {r["order"]: r for r in bench.search_lengths(games.make(spec).task, prompts, (4, 24))}
+    for order, row in rows.items():
+        for budget in (4, 24):
+            task = games.make(f"{spec},backtrack={budget}").task
+            kept = [a for a in (bench.dfs_answer(task, p, order) for p in prompts) if a]
+            assert row[f"fit_{budget}"] == pytest.approx(len(kept) / len(prompts))
+            assert row[f"chars_{budget}"] == pytest.approx(np.mean([len(a) for a in kept]))
+    assert rows["sum"]["mean_undos"] < rows["fixed"]["mean_undos"]
+    out = tmp_path / "lengths.json"
+    bench.main(["--game", spec, "--dfs-lengths", "20", "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert report["problems"] == 20 and [r["order"] for r in report["rows"]] == ["fixed", "sum"]
+    with pytest.raises(SystemExit, match="countdown searches"):
+        bench.main(["--game", "tictactoe", "--dfs-lengths", "5", "--out", str(out)])
 
 
 def test_masked_detours_teach_nothing_at_the_steps_taken_back(bench):
