@@ -46,7 +46,7 @@ every step it tries, in a fixed order (pairs in the order of the prompt, results
 numbers, ``+ - * /``), each dead one taken back where two numbers are left that no last step
 turns into the target. Each character then follows from the text before it by a rule, with no
 look-ahead, as Stream of Search's traces follow their solvers. At k=3 a search takes 1.8
-undos on average and at most 11; at k=4 47 on average (530 characters), so a budget leaves the
+undos on average and at most 11; at k=4 44 on average (496 characters), so a budget leaves the
 longest searches out. ``--dfs sum`` orders the steps at each node by a heuristic, as Stream of
 Search's do: the sum of the numbers a step leaves, smallest first (ties in the fixed order).
 At k=4 that makes the searches 0.6 times as long (27 undos on average against 44) and fits
