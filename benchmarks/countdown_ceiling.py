@@ -123,7 +123,7 @@ from games.text.task import BOS, END, SEP, TextGame
 from games.text.verifier import OPERATORS, UNDO, apply_step, solve_steps
 from selfplay.arena import play_alone
 from selfplay.checkpoint import game_info, load_checkpoint, save_checkpoint
-from selfplay.config import ConfigError, resolve, to_dict
+from selfplay.config import ConfigError, LearnerConfig, resolve, to_dict
 from selfplay.incremental import decoding_evaluator
 from selfplay.learner import Learner, published_weights
 from selfplay.model import count_parameters, pick_device
@@ -136,6 +136,7 @@ from report import machine_facts, save_report
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED_GAMES = 64  # training answers played out through the game as a cross-check
+RECORD_CHUNK = 4096  # training problems turned into replay records at a time
 TARGETS = ("solution", "survivors")
 DFS_ORDERS = ("fixed", "sum")  # dfs_answer's orders of the steps tried at each node
 # The weights with a row per position or per character (start_from).
@@ -732,18 +733,25 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     writing = Writing(args.detours, args.probes, args.dfs)
     pairs = load_pool(args.pool_file, config.game, args.pool, args.workers, args.seed, writing)
     discount = config.selfplay.value_discount
-    targets = survivor_policies(game, pairs) if args.targets == "survivors" else [None] * len(pairs)
-    records = [
-        to_record(game, p, a, discount, t, args.mask_detours)
-        for (p, a), t in zip(pairs, targets, strict=True)
-    ]
-    for (prompt, _), record in zip(pairs[:CHECKED_GAMES], records, strict=False):
-        check_record(game, prompt, record)
-    positions = sum(r.length for r in records)
+    positions = sum(len(answer) + 1 for _, answer in pairs)  # to_record: one per character, END
     shape, actions = game.spec.observation_shape, game.spec.num_actions
     buffer = ReplayBuffer(positions, shape, actions, args.seed, game.spec.observation_dtype)
-    buffer.add(records)
-    del records, targets  # the buffer holds copies: a pool of long searches takes gigabytes
+    # Records are built and stored a chunk at a time: a pool of long searches takes gigabytes,
+    # and all its records at once beside the buffer would take as many again.
+    for first in range(0, len(pairs), RECORD_CHUNK):
+        chunk = pairs[first : first + RECORD_CHUNK]
+        targets = survivor_policies(game, chunk) if args.targets == "survivors" else None
+        records = [
+            to_record(game, p, a, discount, None if targets is None else targets[i],
+                      args.mask_detours)
+            for i, (p, a) in enumerate(chunk)
+        ]  # fmt: skip
+        if first == 0:
+            for (prompt, _), record in zip(chunk[:CHECKED_GAMES], records, strict=False):
+                check_record(game, prompt, record)
+        buffer.add(records)
+    if buffer.positions_added != positions:
+        raise AssertionError(f"{buffer.positions_added} positions stored, {positions} counted")
     left_out = args.pool - len(pairs)
     console.print(
         f"{len(pairs)} training problems, {positions} positions ({buffer.nbytes / 2**20:.0f} "
@@ -820,9 +828,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 save_network(args.checkpoint, game, config, learner)
             if elapsed >= args.minutes * 60:
                 break
-        observations, policies, values = _batch(
-            buffer, own, args.own_share, config.learner.batch_size, config.learner.whole_games
-        )
+        observations, policies, values = _batch(buffer, own, args.own_share, config.learner)
         losses.append(learner.train_step(observations, policies, values)["policy_loss"])
 
     return {
@@ -850,13 +856,14 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     }
 
 
-def _batch(buffer: ReplayBuffer, own: ReplayBuffer, share: float, size: int, whole_games: bool):
+def _batch(buffer: ReplayBuffer, own: ReplayBuffer, share: float, learner: LearnerConfig):
     """A training batch: ``share`` of it from the corrections in ``own`` once there are any,
     the rest from the solver's answers in ``buffer``."""
+    size, whole, buckets = learner.batch_size, learner.whole_games, learner.length_buckets
     mine = round(size * share) if len(own) else 0
-    parts = [buffer.sample(size - mine, whole_games=whole_games)]
+    parts = [buffer.sample(size - mine, whole_games=whole, buckets=buckets)]
     if mine:
-        parts.append(own.sample(mine, whole_games=whole_games))
+        parts.append(own.sample(mine, whole_games=whole, buckets=buckets))
     return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
 
 

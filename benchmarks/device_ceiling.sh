@@ -49,11 +49,12 @@ run k4_256x6 countdown@k=4 "$K4_POOL" .pools/k4.txt $BIG
 run k4_320x8 countdown@k=4 "$K4_POOL" .pools/k4.txt model.channels=320 model.blocks=8 \
   model.heads=8 learner.lr=5e-4
 run k3_256x6 countdown@k=3 "$K3_POOL" .pools/k3.txt $BIG
-# The pools of searches hold fewer problems than were drawn (those over budget are left out).
+# The pools of searches hold fewer problems than were drawn (those over budget are left out);
+# their lengths vary, so their batches are grouped by length (learner.length_buckets).
 run k4_dfs24_256x6 countdown@k=4,backtrack=24 "$(wc -l <.pools/k4_dfs24.txt)" .pools/k4_dfs24.txt \
-  --dfs sum $BIG
+  --dfs sum $BIG learner.length_buckets=16
 run k4_dfs64_256x6 countdown@k=4,backtrack=64 "$(wc -l <.pools/k4_dfs64.txt)" .pools/k4_dfs64.txt \
-  --dfs sum $BIG
+  --dfs sum $BIG learner.length_buckets=16
 wait
 tar -cf "$OUT/reports.tar" -C "$JSON" .
 nvidia-smi --query-gpu=name,memory.used --format=csv 2>/dev/null

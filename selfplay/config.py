@@ -215,6 +215,11 @@ class LearnerConfig:
     """Batches of whole games (each game drawn uniformly, all its positions in order) instead
     of single positions. A text game's transformer then reads every position of a game out of
     one pass over its last one: many times fewer tokens per position trained."""
+    length_buckets: int = 1
+    """With ``whole_games``: the games of this many batches are drawn at once, sorted by
+    length and cut into batches of about one length (each game is still drawn uniformly). A
+    batch is cut to its longest game, so where lengths vary (answers with undos) short games
+    otherwise pay for the padding of long ones. 1: off."""
     ema: float = 0.0
     """Decay of an exponential moving average of the weights, per step (0: off; 0.999 averages
     about the last thousand steps). When on, the average is the candidate that is gated and
@@ -231,6 +236,9 @@ class LearnerConfig:
             self,
             {
                 f"batch_size must be >= 1, got {self.batch_size}": self.batch_size >= 1,
+                f"length_buckets must be >= 1, got {self.length_buckets}": (
+                    self.length_buckets >= 1
+                ),
                 f"steps_per_generation must be >= 1, got {self.steps_per_generation}": (
                     self.steps_per_generation >= 1
                 ),

@@ -233,7 +233,10 @@ def _learn(
 
     while more():
         batch = replay.sample(
-            config.learner.batch_size, game=augment, whole_games=config.learner.whole_games
+            config.learner.batch_size,
+            game=augment,
+            whole_games=config.learner.whole_games,
+            buckets=config.learner.length_buckets,
         )
         losses.append(learner.train_step(*batch))
         pool.poll()

@@ -146,6 +146,11 @@ class ReplayBuffer:
         self.games_added = 0
         self.positions_sampled = 0
         self.rng = np.random.default_rng(seed)
+        # Bucketed whole-game batches drawn but not handed out yet (``sample(buckets=...)``),
+        # with the (batch_size, buckets) they were cut for; ``add`` drops them (slots may be
+        # overwritten).
+        self._pending: list[np.ndarray] = []
+        self._pending_for: tuple[int, int] | None = None
 
     def __len__(self) -> int:
         return min(self.positions_added, self.window)
@@ -188,9 +193,14 @@ class ReplayBuffer:
         self.game_lengths[slots] = np.repeat(lengths, lengths)[cut:]
         self.positions_added += total
         self.games_added += len(records)
+        self._pending.clear()
 
     def sample(
-        self, batch_size: int, game: Game | None = None, whole_games: bool = False
+        self,
+        batch_size: int,
+        game: Game | None = None,
+        whole_games: bool = False,
+        buckets: int = 1,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``batch_size`` positions drawn uniformly with replacement: observations float32
         ``[B, *obs]``, policies float32 ``[B, A]``, values float32 ``[B]``. With ``game``,
@@ -198,12 +208,21 @@ class ReplayBuffer:
 
         ``whole_games``: games drawn uniformly, each with all its positions in order, until
         there are at least ``batch_size`` (every position is still equally likely to be in a
-        batch). A text network reads a whole game's positions out of one pass."""
+        batch). A text network reads a whole game's positions out of one pass.
+
+        ``buckets`` (with ``whole_games``): the games of that many batches are drawn at once,
+        sorted by length and cut into batches of games of about one length, which the next
+        calls hand out in random order. A text batch is cut to its longest row, so bucketing
+        spares short games the padding of long ones; each game is still drawn uniformly."""
         if len(self) == 0:
             raise ValueError("cannot sample from an empty replay buffer")
+        if not isinstance(buckets, int) or buckets < 1:
+            raise ValueError(f"buckets must be an int >= 1, got {buckets!r}")
         # Slots 0..len-1 are exactly the stored ones, whether or not the ring has wrapped.
-        if whole_games:
-            slots = self._game_slots(batch_size)
+        if whole_games and buckets > 1:
+            slots = self._bucketed_slots(batch_size, buckets)
+        elif whole_games:
+            slots = self._slots_of(self._game_starts(batch_size))
         else:
             slots = self.rng.integers(len(self), size=batch_size)
         observations = self.observations[slots].astype(np.float32, copy=False)
@@ -222,22 +241,52 @@ class ReplayBuffer:
                 )[k]
         return observations, policies, values
 
-    def _game_slots(self, batch_size: int) -> np.ndarray:
-        """Slots of whole games, each game's in order, at least ``batch_size`` of them. A game
-        is drawn when a uniformly drawn slot is its first position, so every stored game is
-        equally likely; a game whose first positions slid out of the window is never drawn."""
+    def _game_starts(self, positions: int) -> list[int]:
+        """First slots of whole games drawn uniformly until they hold at least ``positions``
+        positions. A game is drawn when a uniformly drawn slot is its first position, so every
+        stored game is equally likely; a game whose first positions slid out of the window is
+        never drawn."""
         starts: list[int] = []
         total = 0
-        while total < batch_size:
-            drawn = self.rng.integers(len(self), size=max(64, 4 * batch_size))
+        while total < positions:
+            drawn = self.rng.integers(len(self), size=max(64, 4 * positions))
             for start in drawn[self.plies[drawn] == 0].tolist():
                 starts.append(start)
                 total += int(self.game_lengths[start])
-                if total >= batch_size:
+                if total >= positions:
                     break
             if not starts and (self.plies[: len(self)] != 0).all():
                 raise ValueError("no whole game left in the replay buffer to sample")
+        return starts
+
+    def _slots_of(self, starts: Sequence[int]) -> np.ndarray:
+        """The slots of the games that start at ``starts``, each game's in order."""
         return np.concatenate([(s + np.arange(self.game_lengths[s])) % self.window for s in starts])
+
+    def _bucketed_slots(self, batch_size: int, buckets: int) -> np.ndarray:
+        """The next of up to ``buckets`` batches of whole games of about one length."""
+        if self._pending_for != (batch_size, buckets):
+            self._pending.clear()
+            self._pending_for = (batch_size, buckets)
+        if not self._pending:
+            starts = np.array(self._game_starts(batch_size * buckets))
+            lengths = self.game_lengths[starts]
+            starts = starts[np.argsort(lengths, kind="stable")]  # ties stay in drawn order
+            # A batch closes once it holds batch_size positions; a short remainder joins the
+            # last batch, so that every batch holds at least batch_size.
+            parts: list[list[int]] = [[]]
+            held = 0
+            for start in starts.tolist():
+                if held >= batch_size:
+                    parts.append([])
+                    held = 0
+                parts[-1].append(start)
+                held += int(self.game_lengths[start])
+            if held < batch_size and len(parts) > 1:
+                parts[-2].extend(parts.pop())
+            batches = [self._slots_of(part) for part in parts]
+            self._pending = [batches[i] for i in self.rng.permutation(len(batches))]
+        return self._pending.pop()
 
     # -- logging ------------------------------------------------------------------------------
     @property

@@ -234,6 +234,7 @@ def test_validation_errors_of_the_dataclasses_name_the_override():
         ("learner.max_reuse=-1", "max_reuse must be >= 0"),
         ("learner.decay_steps=100", "decay_steps must be 0 or above warmup_steps (200)"),
         ("learner.min_lr_fraction=1.5", "min_lr_fraction must be in [0, 1]"),
+        ("learner.length_buckets=0", "length_buckets must be >= 1, got 0"),
     ]:
         with pytest.raises(
             ConfigError, match=re.escape(f"{arg}: invalid LearnerConfig: {problem}")

@@ -118,11 +118,15 @@ def test_a_killed_worker_is_replaced_and_the_run_goes_on(tmp_path):
 def test_a_text_game_trains_and_its_checkpoint_evaluates(tmp_path, capsys):
     """countdown runs the same loop: validation gating, greedy test solve rates in the
     strength metrics, answers sampled to learn to judge answers, and `selfplay eval` on the
-    checkpoint reports every method."""
+    checkpoint reports every method. The learner takes whole games grouped by length."""
     from selfplay.cli import main
 
     base = smoke(resolve(["game=countdown@k=3,mode=guided", f"run_dir={tmp_path}", "name=cd"]))
-    config = parse_overrides(["arena.strength_every=1", "selfplay.answer_samples=1"], base=base)
+    config = parse_overrides(
+        ["arena.strength_every=1", "selfplay.answer_samples=1", "learner.length_buckets=4"],
+        base=base,
+    )
+    assert config.learner.whole_games
     seen = []
     run_dir = train(config, on_generation=lambda g, m, pool: seen.append(m))
     metrics = seen[-1]

@@ -333,6 +333,33 @@ def test_text_rows_that_are_prefixes_are_read_out_of_one_pass():
             torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
+def test_text_last_layer_runs_whole_or_at_the_read_outs_alike(monkeypatch):
+    """The last layer runs at the read-out positions only or over every position, by how many
+    read-outs there are (``READ_OUT_SHARE``); both give the same outputs and gradients."""
+    import selfplay.model as model_module
+
+    net = _net(TEXT, ModelConfig(blocks=2, channels=16, value_hidden=8, heads=4))
+    rng = np.random.default_rng(5)
+    rows = []
+    for seed in range(4):  # four whole games of random lengths, every position read out
+        full = _token_rows([T], seed=seed)[0]
+        for n in range(int(rng.integers(1, 3)), T + 1):
+            rows.append(torch.cat([full[:n], torch.zeros(T - n)]))
+    obs = torch.stack(rows)
+    results = []
+    for share in (0, 10**6):  # always at the read-outs; always the whole layer
+        monkeypatch.setattr(model_module, "READ_OUT_SHARE", share)
+        net.zero_grad()
+        logits, values = net(obs)
+        (logits.square().sum() + values.sum()).backward()
+        results.append((logits, values, [p.grad.clone() for p in net.parameters()]))
+    (logits, values, grads), (whole_logits, whole_values, whole_grads) = results
+    torch.testing.assert_close(whole_logits, logits)
+    torch.testing.assert_close(whole_values, values)
+    for got, want in zip(whole_grads, grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
 def test_text_output_depends_on_every_token_up_to_the_read_out():
     net = _text_net()
     obs = _token_rows([6])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -123,6 +125,61 @@ def test_whole_games_come_in_order_and_every_game_alike():
         assert last_start < 10  # no game after the one that reached 10 positions
     counts = np.array(list(drawn.values()))  # every game about as often, whatever its length
     assert counts.min() > 0.85 * counts.mean() and counts.max() < 1.15 * counts.mean()
+
+
+def _split_games(ids: list[int], lengths: dict[int, int]) -> list[int]:
+    """The first ids of the whole games, one after another and each in order, that ``ids``
+    is made of (asserting that it is)."""
+    firsts, at = [], 0
+    while at < len(ids):
+        first = ids[at]
+        assert first in lengths, ids
+        assert ids[at : at + lengths[first]] == list(range(first, first + lengths[first]))
+        firsts.append(first)
+        at += lengths[first]
+    return firsts
+
+
+def test_bucketed_whole_games_group_lengths_and_keep_every_game_alike():
+    buffer = ReplayBuffer(window=200, observation_shape=OBS, num_actions=A, seed=3)
+    sizes = [1, 9, 2, 7, 3, 12, 4, 5, 1, 8, 6, 2, 10, 3, 1]
+    records = _games(sizes)
+    buffer.add(records)
+    lengths = {int(r.observations[0, 0]): r.length for r in records}
+    drawn = dict.fromkeys(lengths, 0)
+    buckets = 4
+    for _ in range(500):  # each round: one draw, cut into up to four batches
+        ranges = []
+        for _ in range(buckets):
+            ids = buffer.sample(15, whole_games=True, buckets=buckets)[0][:, 0].astype(int)
+            assert len(ids) >= 15
+            firsts = _split_games(ids.tolist(), lengths)
+            for first in firsts:
+                drawn[first] += 1
+            ranges.append((min(lengths[f] for f in firsts), max(lengths[f] for f in firsts)))
+            if not buffer._pending:
+                break
+        ranges.sort()
+        # Batches of one draw hold games of about one length: their ranges do not overlap.
+        for (_, high), (low, _) in itertools.pairwise(ranges):
+            assert high <= low, ranges
+    counts = np.array(list(drawn.values()))  # bucketing draws every game alike all the same
+    assert counts.min() > 0.8 * counts.mean() and counts.max() < 1.2 * counts.mean(), drawn
+
+
+def test_bucketed_batches_left_over_are_dropped_when_games_are_added():
+    buffer = ReplayBuffer(window=30, observation_shape=OBS, num_actions=A, seed=4)
+    buffer.add(_games([3, 4, 5, 6, 3, 4, 5]))  # 30 positions, ids 0..29
+    buffer.sample(6, whole_games=True, buckets=4)  # three or so batches are left over
+    assert buffer._pending
+    records = _games([5, 5, 5, 5, 5, 5], start=100)  # overwrites every slot
+    buffer.add(records)
+    lengths = {int(r.observations[0, 0]): r.length for r in records}
+    for _ in range(8):  # stale slots would hold pieces of the new games, out of place
+        ids = buffer.sample(6, whole_games=True, buckets=4)[0][:, 0].astype(int).tolist()
+        _split_games(ids, lengths)
+    with pytest.raises(ValueError, match="buckets must be an int >= 1"):
+        buffer.sample(6, whole_games=True, buckets=0)
 
 
 def test_whole_games_survive_a_save_and_old_files_sample_single_positions(tmp_path):
