@@ -740,12 +740,12 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     # and all its records at once beside the buffer would take as many again.
     for first in range(0, len(pairs), RECORD_CHUNK):
         chunk = pairs[first : first + RECORD_CHUNK]
-        targets = survivor_policies(game, chunk) if args.targets == "survivors" else None
+        survivors = args.targets == "survivors"
+        targets = survivor_policies(game, chunk) if survivors else [None] * len(chunk)
         records = [
-            to_record(game, p, a, discount, None if targets is None else targets[i],
-                      args.mask_detours)
-            for i, (p, a) in enumerate(chunk)
-        ]  # fmt: skip
+            to_record(game, p, a, discount, t, args.mask_detours)
+            for (p, a), t in zip(chunk, targets, strict=True)
+        ]
         if first == 0:
             for (prompt, _), record in zip(chunk[:CHECKED_GAMES], records, strict=False):
                 check_record(game, prompt, record)

@@ -37,7 +37,7 @@ import games
 import selfplay.model
 from selfplay.config import ConfigError, resolve, to_dict
 from selfplay.learner import Learner
-from selfplay.model import READ_OUT_SHARE, count_parameters
+from selfplay.model import READ_OUT_SHARE, _prefix_hosts, count_parameters
 from selfplay.replay import ReplayBuffer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -72,13 +72,11 @@ def _name(buckets: int, read_outs_only: bool) -> str:
 
 def batch_tokens(observations: np.ndarray) -> tuple[int, int, int]:
     """A whole-game batch's games, the tokens its pass runs (every game padded to the longest)
-    and the real ones. Within a game each position extends the one before by one token, so a
-    game starts at every row that does not."""
-    lengths = (observations != 0).sum(axis=1)
-    same = ((observations[1:] == observations[:-1]) | (observations[:-1] == 0)).all(axis=1)
-    starts = np.flatnonzero(np.r_[True, ~(same & (np.diff(lengths) == 1))])
-    last_rows = np.r_[starts[1:] - 1, len(lengths) - 1]
-    return len(starts), len(starts) * int(lengths.max()), int(lengths[last_rows].sum())
+    and the real ones, from the rows the network reads the others out of (``_prefix_hosts``)."""
+    ids = torch.from_numpy(observations).long()
+    hosts, _ = _prefix_hosts(ids, ids != 0)
+    lengths = (ids != 0).sum(dim=1)
+    return len(hosts), len(hosts) * int(lengths.max()), int(lengths[hosts].sum())
 
 
 def measure(args: argparse.Namespace, console: Console) -> dict:

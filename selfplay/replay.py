@@ -366,6 +366,7 @@ class ReplayBuffer:
         self.game_lengths[slots] = state.get("game_lengths", np.ones(n, np.int32))[n - keep :]
         self.positions_added = added
         self.games_added = int(state["games_added"])
+        self._pending.clear()  # slots of the buffer as it was
         self.positions_sampled = int(state["positions_sampled"])
         self.rng.bit_generator.state = json.loads(str(state["rng_state"]))
 
