@@ -33,6 +33,7 @@ from games.text.verifier import (
 
 GAME24_CSV = ROOT.parent / "shared" / "text" / "game24.csv"
 TIME_LIMIT_S = 0.05  # a bound against hangs, not a benchmark
+TIME_TRIES = 3
 STEP_LIMIT = min(MAX_VALUE, 10**MAX_DIGITS - 1)  # every result is written in MAX_DIGITS digits
 GRAMMAR = "0123456789+-*/=,() "
 CHECKERS = (check_steps, check_expression)
@@ -40,11 +41,17 @@ OPS = st.sampled_from("+-*/")
 
 
 def timed(check, text, numbers, target, **limits) -> Verdict:
-    """``check(...)``, asserting that it returns a Verdict within ``TIME_LIMIT_S``."""
-    start = time.perf_counter()
-    verdict = check(text, numbers, target, **limits)
-    elapsed = time.perf_counter() - start
-    assert elapsed < TIME_LIMIT_S, f"{check.__name__} took {elapsed * 1e3:.1f} ms on {text[:40]!r}"
+    """``check(...)``, asserting that it returns a Verdict within ``TIME_LIMIT_S`` of this
+    thread's CPU time. A hang or blow-up is slow on every try; a busy machine (a descheduled
+    process, a garbage-collector pause) only on one, so the fastest of ``TIME_TRIES`` counts."""
+    fastest = float("inf")
+    for _ in range(TIME_TRIES):
+        start = time.thread_time()
+        verdict = check(text, numbers, target, **limits)
+        fastest = min(fastest, time.thread_time() - start)
+        if fastest < TIME_LIMIT_S:
+            break
+    assert fastest < TIME_LIMIT_S, f"{check.__name__} took {fastest * 1e3:.1f} ms on {text[:40]!r}"
     assert isinstance(verdict, Verdict)
     assert bool(verdict) == verdict.accepted
     assert (verdict.reason == "") == verdict.accepted
@@ -387,9 +394,9 @@ def solvable_puzzles(draw):
 def test_solvable_puzzles(puzzle):
     numbers, target, answer = puzzle
     assert timed(check_steps, answer, numbers, target), answer
-    start = time.perf_counter()
+    start = time.thread_time()
     solution = solve_steps(numbers, target)
-    assert time.perf_counter() - start < 1.0
+    assert time.thread_time() - start < 1.0
     assert solution is not None, (numbers, target, answer)
     assert timed(check_steps, solution, numbers, target)
     # Every step answer is an expression answer too.
@@ -589,9 +596,9 @@ def test_solve_steps_is_fast():
     times = []
     for _ in range(300):
         numbers, target = [rng.randint(1, 99) for _ in range(4)], rng.randint(10, 100)
-        start = time.perf_counter()
+        start = time.thread_time()
         answer = solve_steps(numbers, target, max_value=9999)
-        times.append(time.perf_counter() - start)
+        times.append(time.thread_time() - start)
         assert answer is None or check_steps(answer, numbers, target)
     assert statistics.median(times) < 0.005
 
