@@ -182,6 +182,21 @@ def test_bucketed_batches_left_over_are_dropped_when_games_are_added():
         buffer.sample(6, whole_games=True, buckets=0)
 
 
+def test_bucketed_batches_left_over_are_dropped_when_a_state_is_loaded():
+    buffer = ReplayBuffer(window=30, observation_shape=OBS, num_actions=A, seed=5)
+    buffer.add(_games([3, 4, 5, 6, 3, 4, 5]))
+    buffer.sample(6, whole_games=True, buckets=4)
+    assert buffer._pending
+    other = ReplayBuffer(window=30, observation_shape=OBS, num_actions=A)
+    records = _games([5, 5, 5, 5, 5, 5], start=100)
+    other.add(records)
+    buffer.load_state_dict(other.state_dict())  # the same slots, now other games
+    lengths = {int(r.observations[0, 0]): r.length for r in records}
+    for _ in range(8):
+        ids = buffer.sample(6, whole_games=True, buckets=4)[0][:, 0].astype(int).tolist()
+        _split_games(ids, lengths)
+
+
 def test_whole_games_survive_a_save_and_old_files_sample_single_positions(tmp_path):
     buffer = ReplayBuffer(window=50, observation_shape=OBS, num_actions=A, seed=2)
     buffer.add(_games([4, 7, 3]))
