@@ -450,10 +450,13 @@ _TEXT_PRESET = (
     "replay.window=100000",
     "replay.min_positions=2000",
     "replay.augment=false",
-    # Whole games: the transformer reads all of a game's positions out of one pass (about
-    # 9x the positions per second of single-position batches for a 64x4 network); a batch
-    # holds ~32 games, and 50 steps train each position about as often as 100 steps of 256
-    # single positions did.
+    # Whole games: the transformer reads all of a game's positions out of one pass (8x the
+    # positions per second of single-position batches for a 64x4 network, text_speed.py on
+    # k=3); a batch holds ~32 games, and 50 steps train each position about as often as 100
+    # steps of 256 single positions did. learner.length_buckets stays 1: on k=3 it trained
+    # 1.59x the old path's positions per second against 1.43x (whole_games.py), but the loop
+    # is bound by self-play, and two 35-minute runs side by side learned alike with and
+    # without it (learn_countdown_k3_buckets16.json, learn_countdown_k3_buckets1.json).
     "learner.whole_games=true",
     "learner.batch_size=512",
     "learner.steps_per_generation=50",
