@@ -738,9 +738,9 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     buffer = ReplayBuffer(positions, shape, actions, args.seed, game.spec.observation_dtype)
     # Records are built and stored a chunk at a time: a pool of long searches takes gigabytes,
     # and all its records at once beside the buffer would take as many again.
+    survivors = args.targets == "survivors"
     for first in range(0, len(pairs), RECORD_CHUNK):
         chunk = pairs[first : first + RECORD_CHUNK]
-        survivors = args.targets == "survivors"
         targets = survivor_policies(game, chunk) if survivors else [None] * len(chunk)
         records = [
             to_record(game, p, a, discount, t, args.mask_detours)

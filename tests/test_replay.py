@@ -167,34 +167,30 @@ def test_bucketed_whole_games_group_lengths_and_keep_every_game_alike():
     assert counts.min() > 0.8 * counts.mean() and counts.max() < 1.2 * counts.mean(), drawn
 
 
-def test_bucketed_batches_left_over_are_dropped_when_games_are_added():
+def _add_games(buffer: ReplayBuffer, records: list[GameRecord]) -> None:
+    buffer.add(records)
+
+
+def _load_games(buffer: ReplayBuffer, records: list[GameRecord]) -> None:
+    other = ReplayBuffer(buffer.window, OBS, A)
+    other.add(records)
+    buffer.load_state_dict(other.state_dict())
+
+
+@pytest.mark.parametrize("replace", [_add_games, _load_games], ids=["added", "loaded"])
+def test_bucketed_batches_left_over_are_dropped_when_the_games_are_replaced(replace):
     buffer = ReplayBuffer(window=30, observation_shape=OBS, num_actions=A, seed=4)
     buffer.add(_games([3, 4, 5, 6, 3, 4, 5]))  # 30 positions, ids 0..29
     buffer.sample(6, whole_games=True, buckets=4)  # three or so batches are left over
     assert buffer._pending
-    records = _games([5, 5, 5, 5, 5, 5], start=100)  # overwrites every slot
-    buffer.add(records)
+    records = _games([5, 5, 5, 5, 5, 5], start=100)  # every slot now holds another game
+    replace(buffer, records)
     lengths = {int(r.observations[0, 0]): r.length for r in records}
     for _ in range(8):  # stale slots would hold pieces of the new games, out of place
         ids = buffer.sample(6, whole_games=True, buckets=4)[0][:, 0].astype(int).tolist()
         _split_games(ids, lengths)
     with pytest.raises(ValueError, match="buckets must be an int >= 1"):
         buffer.sample(6, whole_games=True, buckets=0)
-
-
-def test_bucketed_batches_left_over_are_dropped_when_a_state_is_loaded():
-    buffer = ReplayBuffer(window=30, observation_shape=OBS, num_actions=A, seed=5)
-    buffer.add(_games([3, 4, 5, 6, 3, 4, 5]))
-    buffer.sample(6, whole_games=True, buckets=4)
-    assert buffer._pending
-    other = ReplayBuffer(window=30, observation_shape=OBS, num_actions=A)
-    records = _games([5, 5, 5, 5, 5, 5], start=100)
-    other.add(records)
-    buffer.load_state_dict(other.state_dict())  # the same slots, now other games
-    lengths = {int(r.observations[0, 0]): r.length for r in records}
-    for _ in range(8):
-        ids = buffer.sample(6, whole_games=True, buckets=4)[0][:, 0].astype(int).tolist()
-        _split_games(ids, lengths)
 
 
 def test_whole_games_survive_a_save_and_old_files_sample_single_positions(tmp_path):
